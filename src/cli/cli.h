@@ -1,0 +1,18 @@
+/* cli.h - shared declarations of the `convkit` command-line tool (not a library API). */
+#ifndef CONVKIT_CLI_H
+#define CONVKIT_CLI_H
+
+enum { CK_EXIT_OK = 0, CK_EXIT_RUNTIME = 1, CK_EXIT_USAGE = 2 };
+
+struct ck_cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+};
+
+int ck_cmd_version(int argc, char **argv);
+int ck_cmd_summary(int argc, char **argv);
+int ck_cmd_conv(int argc, char **argv);
+int ck_cmd_filter(int argc, char **argv);
+
+#endif

@@ -1,0 +1,25 @@
+/* internal.h - helpers shared by src/ files; not part of the public API. */
+#ifndef CONVKIT_INTERNAL_H
+#define CONVKIT_INTERNAL_H
+
+#include <stddef.h>
+
+#include "convkit/backend.h"
+
+#define CK_COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+#define CK_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define CK_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#if defined(__GNUC__)
+#define CK_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define CK_PRINTF(f, a)
+#endif
+
+/* Write a formatted one-line message into msg if msg != NULL and msg_len > 0. */
+void ck__msg(char *msg, size_t msg_len, const char *fmt, ...) CK_PRINTF(3, 4);
+
+/* Backends compiled into the library, each defined in its own src/conv_<name>.c. */
+extern const struct ck_conv_backend ck_backend_naive;
+
+#endif
