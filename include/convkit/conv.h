@@ -94,6 +94,22 @@ size_t ck_conv_y_numel(const struct ck_conv_params *p);
 /** @brief Direct-convolution FLOPs of one pass: 2*N*K*P*Q*(C/G)*R*S (all passes equal). */
 double ck_conv_flops(const struct ck_conv_params *p);
 
+/**
+ * @brief Parse a oneDNN benchdnn convolution descriptor into p (e.g.
+ * "mb64ic32ih16oc64kh3ph1", "mb8ic64ih56oc128kh3sh2ph1", "g32mb1ic32ih28oc32kh3ph1").
+ * Keys: mb g ic ih iw oc oh ow kh kw sh sw ph pw dh dw, any order, each once; an optional
+ * trailing "_nNAME" or "nNAME" is ignored. Defaults as in benchdnn: mb 2, g 1, iw = ih,
+ * kw = kh, sw = sh (1), pw = ph (0), dw = dh. Dilation uses oneDNN's convention:
+ * dh0 is a dense filter, dh1 skips one pixel (dilation_h = dh + 1). oh/ow, when given,
+ * set the bottom/right padding so the output has that size (asymmetric padding).
+ * The result is checked with ck_conv_check.
+ */
+enum ck_status ck_conv_problem_parse(const char *desc, struct ck_conv_params *p, char *msg,
+                                     size_t msg_len);
+
+/** @brief The canonical descriptor of p (defaults omitted), the inverse of the parser. */
+const char *ck_conv_problem_format(const struct ck_conv_params *p, char *buf, size_t buf_len);
+
 #ifdef __cplusplus
 }
 #endif
