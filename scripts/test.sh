@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# test.sh - the README's test command: install what is missing, build, and run the whole
+# Criterion suite twice: a Release build, then a Debug build under AddressSanitizer +
+# UndefinedBehaviorSanitizer. Also checks that an installed convkit can be found by
+# pkg-config and by CMake's find_package. Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+start=$(date +%s)
+
+echo "== release build + tests"
+bash scripts/build.sh release
+(cd build/release && ctest --output-on-failure)
+
+echo "== install check (pkg-config and find_package)"
+bash scripts/check-install.sh build/release
+
+echo "== AddressSanitizer + UBSan build + tests"
+bash scripts/build.sh asan
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+(cd build/asan && ctest --output-on-failure)
+
+echo "== all tests passed in $(( $(date +%s) - start )) s"
