@@ -16,6 +16,7 @@
 #include "convkit/cpu.h"
 #include "convkit/conv.h"
 #include "convkit/backend.h"
+#include "convkit/io.h"
 
 #ifdef __cplusplus
 extern "C" {
