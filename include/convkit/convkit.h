@@ -16,6 +16,11 @@
 #include "convkit/cpu.h"
 #include "convkit/conv.h"
 #include "convkit/backend.h"
+#include "convkit/rng.h"
+#include "convkit/model.h"
+#include "convkit/layer.h"
+#include "convkit/net.h"
+#include "convkit/optim.h"
 #include "convkit/io.h"
 
 #ifdef __cplusplus
