@@ -15,6 +15,7 @@
 
 static const struct ck_conv_backend *const backends[] = {
     &ck_backend_naive,
+    &ck_backend_im2col,
 };
 
 size_t ck_backend_count(void)

@@ -1,0 +1,70 @@
+/* gemm_avx2.c - the AVX2+FMA 6x16 SGEMM micro-kernel.
+ *
+ * Contract (packed layouts, alpha/beta, edges) is documented once in src/gemm.c and is
+ * the same as ck_sgemm_ukernel_6x16__ref. Register use: 12 ymm accumulators (6 rows x
+ * 2 vectors of 8 columns), 2 for the B row, 1 for the broadcast A element = 15 of 16.
+ * Per k: 2 aligned loads + 6 broadcasts for 12 FMAs, which fits Zen 1's one 256-bit
+ * FMA and ~one 256-bit load per cycle. Full tiles only; the driver handles edges.
+ */
+#include <immintrin.h>
+
+#include "simd.h"
+
+#define CK_FMA_ROW(i)                                                                     \
+    do {                                                                                  \
+        const __m256 a_i = _mm256_broadcast_ss(a + (i));                                  \
+        c##i##0 = _mm256_fmadd_ps(a_i, b0, c##i##0);                                      \
+        c##i##1 = _mm256_fmadd_ps(a_i, b1, c##i##1);                                      \
+    } while (0)
+
+#define CK_STORE_ROW(i)                                                                   \
+    do {                                                                                  \
+        float *c_i = c + (i) * ldc;                                                       \
+        if (beta == 0.0f) {                                                               \
+            _mm256_storeu_ps(c_i, _mm256_mul_ps(c##i##0, va));                            \
+            _mm256_storeu_ps(c_i + 8, _mm256_mul_ps(c##i##1, va));                        \
+        } else {                                                                          \
+            _mm256_storeu_ps(c_i, _mm256_fmadd_ps(c##i##0, va,                            \
+                                                  _mm256_mul_ps(vb, _mm256_loadu_ps(c_i)))); \
+            _mm256_storeu_ps(c_i + 8,                                                     \
+                             _mm256_fmadd_ps(c##i##1, va,                                 \
+                                             _mm256_mul_ps(vb, _mm256_loadu_ps(c_i + 8)))); \
+        }                                                                                 \
+    } while (0)
+
+/* a is the packed sliver (kc x 6, a[k*6 + i]), b the packed panel (kc x 16, 32-byte
+ * aligned, b[k*16 + j]), c the 6x16 tile with row stride ldc. */
+void ck_sgemm_ukernel_6x16__avx2(size_t kc, const float *a, const float *b, float *c,
+                                 size_t ldc, float alpha, float beta)
+{
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    for (int i = 0; i < 6; i++)
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0),
+            _mm_prefetch((const char *)(c + i * ldc + 15), _MM_HINT_T0);
+
+#pragma GCC unroll 4
+    for (size_t k = 0; k < kc; k++) {
+        const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+        CK_FMA_ROW(0);
+        CK_FMA_ROW(1);
+        CK_FMA_ROW(2);
+        CK_FMA_ROW(3);
+        CK_FMA_ROW(4);
+        CK_FMA_ROW(5);
+        a += 6;
+        b += 16;
+    }
+
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    CK_STORE_ROW(0);
+    CK_STORE_ROW(1);
+    CK_STORE_ROW(2);
+    CK_STORE_ROW(3);
+    CK_STORE_ROW(4);
+    CK_STORE_ROW(5);
+}

@@ -1,0 +1,489 @@
+/* gemm.c - the SGEMM driver: cache blocking, packing into the caller's workspace,
+ * the macro-kernel, thread partitioning and micro-kernel selection.
+ *
+ * The arithmetic is done by an MR x NR micro-kernel (gemm_ukernel_ref.c, or
+ * simd/gemm_avx2.c when the CPU has AVX2+FMA); everything around it is here. It does
+ * not allocate: packed blocks live in the caller's workspace. Tiny problems take an
+ * unpacked loop instead (packing would cost more than it saves).
+ *
+ * ---- Micro-kernel contract (the one place it is written down) ------------------------
+ *
+ *   void ukernel(size_t kc, const float *a, const float *b, float *c, size_t ldc,
+ *                float alpha, float beta);
+ *
+ *   computes, for the full MR x NR = 6 x 16 tile,
+ *       c[i*ldc + j] = alpha * sum_{k<kc} a[k*MR + i] * b[k*NR + j]  +  beta * c[i*ldc + j]
+ *   and never reads c when beta == 0 (C may hold NaN then).
+ *
+ *        packed B panel: kc rows of NR=16 floats, 32-byte aligned
+ *                      +------------------------------+
+ *                 k=0  | b0  b1  b2  ...          b15 |  <- 2 ymm loads per k
+ *                 k=1  | b16 b17 ...                  |
+ *                  ... |                              |
+ *                      +------------------------------+
+ *   packed A sliver:
+ *   kc columns of MR=6    +------------------------------+
+ *   k=0 k=1 ...           |                              |
+ *   +---+---+---          |  C tile, 6 rows x 16 columns |
+ *   |a0 |a6 |             |  = 12 ymm accumulators       |
+ *   |a1 |a7 |  ...        |  (row i: c_i0 = cols 0..7,   |
+ *   |.. |.. |             |          c_i1 = cols 8..15)  |
+ *   |a5 |a11|             |                              |
+ *   +---+---+---          +------------------------------+
+ *   (one broadcast per a element; a[k*6 + i] is row i, step k)
+ *
+ *   Edges: the packers zero-pad a partial sliver (fewer than MR rows) and a partial
+ *   panel (fewer than NR columns), so the kernel always computes a full tile. When the
+ *   tile is partial, or C's tile is not a plain row-strided 6x16 block (a column-block
+ *   boundary of a view runs through it), the driver calls the kernel on a 6x16 stack
+ *   tile with alpha=1, beta=0 and merges the valid part: one extra pass over <= 96
+ *   floats per tile per kc block, never a scalar k loop.
+ *
+ * ---- Cache blocking for this machine (Zen 1: 32 KiB L1d, 512 KiB L2, 8 MiB L3) ---
+ *   KC = 256: one B micro-panel is KC*NR*4 = 16 KiB, half of L1d, and survives while
+ *             the kernel streams A slivers past it. K is split into equal blocks of at
+ *             most KC (K = 288 gives 2 x 144, not 256 + 32) - a function of K only,
+ *             so every thread count sums the same partial products in the same order.
+ *   MC = 144: a packed A block is MC*KC*4 = 144 KiB, in L2 (BLIS's Zen value).
+ *   NC = 4080 (BLIS Zen) when there are several MC blocks to reuse packed B; when the
+ *             whole M fits one MC block packed B is used once, so NC = 768 keeps it in
+ *             L2 instead (KC*768*4 = 768 KiB streams from L2/L3, not DRAM).
+ *   Workspace per thread: MC*KC + KC*NC floats at most (144 KiB + 4 MiB), shrunk to
+ *   the problem.
+ *
+ * ---- Threads ---------------------------------------------------------------------------
+ *   C is cut into a tm x tn grid of rectangles aligned to MR rows / NR columns, one per
+ *   thread, each with private packed blocks. K is never split, and a C element's value
+ *   does not depend on which rectangle or block computes it, so results are
+ *   bit-identical for any thread count.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "convkit/cpu.h"
+#include "gemm.h"
+#include "internal.h"
+#ifdef CONVKIT_HAVE_AVX2
+#include "simd.h"
+#endif
+
+enum {
+    MR = CK_GEMM_MR,
+    NR = CK_GEMM_NR,
+    KC = 256,
+    MC = 144,
+    NC = 4080,
+    NC_ONE_MC = 768,
+};
+_Static_assert(MC % MR == 0 && NC % NR == 0 && NC_ONE_MC % NR == 0, "blocks hold whole tiles");
+
+/* Problems with M*N*K at most this take the unpacked loop (see gemm_small). */
+#define SMALL_MNK (24.0 * 24 * 24)
+/* Each thread should get at least this many flops, or fork/join costs more. */
+#define MIN_FLOPS_PER_THREAD (2.0 * 1024 * 1024)
+
+typedef void (*ukernel_fn)(size_t kc, const float *a, const float *b, float *c, size_t ldc,
+                           float alpha, float beta);
+
+struct ck_gemm_layout ck_gemm_layout_rm(enum ck_gemm_trans t, size_t ld)
+{
+    struct ck_gemm_layout l = {{0, 0, 0}, {0, 0, 0}};
+    l.row.stride = t == CK_GEMM_TRANS ? 1 : ld;
+    l.col.stride = t == CK_GEMM_TRANS ? ld : 1;
+    return l;
+}
+
+/* ---- offsets of a view index ------------------------------------------------------------ */
+
+static size_t idx_off(const struct ck_gemm_index *d, size_t i)
+{
+    if (d->blk == 0)
+        return i * d->stride;
+    return (i % d->blk) * d->stride + (i / d->blk) * d->blk_stride;
+}
+
+/* out[t] = offset(i0 + t) for t < n, one division in total. */
+static void fill_offsets(const struct ck_gemm_index *d, size_t i0, size_t n, size_t *out)
+{
+    if (d->blk == 0) {
+        for (size_t t = 0; t < n; t++)
+            out[t] = (i0 + t) * d->stride;
+        return;
+    }
+    size_t r = i0 % d->blk, base = (i0 / d->blk) * d->blk_stride;
+    for (size_t t = 0; t < n; t++) {
+        out[t] = base + r * d->stride;
+        if (++r == d->blk) {
+            r = 0;
+            base += d->blk_stride;
+        }
+    }
+}
+
+/* 1 if off[0..n) is off[0], off[0]+1, ... (a unit-stride run). */
+static int unit_run(const size_t *off, size_t n)
+{
+    for (size_t t = 1; t < n; t++)
+        if (off[t] != off[0] + t)
+            return 0;
+    return 1;
+}
+
+/* ---- packing ---------------------------------------------------------------------------- */
+
+/* Packed B: rows pc..pc+kc, columns jc..jc+nc of op(B) as ceil(nc/NR) panels; panel p
+ * holds element (k, j) at bp[p*kc*NR + k*NR + j], columns past nc are zero. */
+static void pack_b(const struct ck_gemm_args *g, size_t pc, size_t kc, size_t jc, size_t nc,
+                   float *bp)
+{
+    size_t koff[KC], coff[NR];
+    fill_offsets(&g->lb.row, pc, kc, koff);
+    for (size_t jp = 0; jp < nc; jp += NR, bp += kc * NR) {
+        const size_t nv = CK_MIN((size_t)NR, nc - jp);
+        fill_offsets(&g->lb.col, jc + jp, nv, coff);
+        if (nv == NR && unit_run(coff, NR)) {
+            const float *src = g->b + coff[0];
+            for (size_t k = 0; k < kc; k++)
+                memcpy(bp + k * NR, src + koff[k], NR * sizeof(float));
+        } else if (g->lb.row.stride == 1 && g->lb.row.blk == 0) {
+            /* columns are contiguous along k (transposed B): read each one in a stream */
+            for (size_t j = 0; j < nv; j++) {
+                const float *src = g->b + coff[j] + pc;
+                for (size_t k = 0; k < kc; k++)
+                    bp[k * NR + j] = src[k];
+            }
+            for (size_t k = 0; k < kc; k++)
+                for (size_t j = nv; j < NR; j++)
+                    bp[k * NR + j] = 0.0f;
+        } else {
+            for (size_t k = 0; k < kc; k++) {
+                const float *src = g->b + koff[k];
+                for (size_t j = 0; j < nv; j++)
+                    bp[k * NR + j] = src[coff[j]];
+                for (size_t j = nv; j < NR; j++)
+                    bp[k * NR + j] = 0.0f;
+            }
+        }
+    }
+}
+
+/* Packed A: rows ic..ic+mc, columns pc..pc+kc of op(A) as ceil(mc/MR) slivers; sliver
+ * s holds element (i, k) at ap[s*kc*MR + k*MR + i], rows past mc are zero. */
+static void pack_a(const struct ck_gemm_args *g, size_t ic, size_t mc, size_t pc, size_t kc,
+                   float *ap)
+{
+    size_t koff[KC], roff[MR];
+    fill_offsets(&g->la.col, pc, kc, koff);
+    const int k_unit = unit_run(koff, kc);
+    for (size_t ip = 0; ip < mc; ip += MR, ap += kc * MR) {
+        const size_t mv = CK_MIN((size_t)MR, mc - ip);
+        fill_offsets(&g->la.row, ic + ip, mv, roff);
+        if (k_unit) {
+            /* rows are contiguous along k (row-major A): one stream per row */
+            for (size_t i = 0; i < mv; i++) {
+                const float *src = g->a + roff[i] + koff[0];
+                for (size_t k = 0; k < kc; k++)
+                    ap[k * MR + i] = src[k];
+            }
+        } else {
+            for (size_t k = 0; k < kc; k++) {
+                const float *src = g->a + koff[k];
+                for (size_t i = 0; i < mv; i++)
+                    ap[k * MR + i] = src[roff[i]];
+            }
+        }
+        for (size_t i = mv; i < MR; i++)
+            for (size_t k = 0; k < kc; k++)
+                ap[k * MR + i] = 0.0f;
+    }
+}
+
+/* ---- macro-kernel ---------------------------------------------------------------------- */
+
+/* C[r][j] = alpha*t[r][j] + beta*C[r][j] for the valid mr x nr part of a stack tile. */
+static void merge_tile(const struct ck_gemm_args *g, const float *t, const size_t *roff,
+                       const size_t *coff, size_t mr, size_t nr, float alpha, float beta)
+{
+    for (size_t r = 0; r < mr; r++) {
+        float *c_r = g->c + roff[r];
+        for (size_t j = 0; j < nr; j++) {
+            float v = alpha * t[r * NR + j];
+            if (beta != 0.0f)
+                v += beta * c_r[coff[j]];
+            c_r[coff[j]] = v;
+        }
+    }
+}
+
+/* One packed A block (mc x kc) times one packed B block (kc x nc) into C at (ic, jc). */
+static void macro_kernel(const struct ck_gemm_args *g, ukernel_fn ukernel, size_t ic,
+                         size_t mc, size_t jc, size_t nc, size_t kc, const float *ap,
+                         const float *bp, float beta)
+{
+    size_t roff[MC], coff[NR];
+    fill_offsets(&g->lc.row, ic, mc, roff);
+    _Alignas(32) float tile[MR * NR];
+    /* Loop 2: the NR-wide micro-panels of packed B; each stays in L1 for loop 1. */
+    for (size_t jr = 0; jr < nc; jr += NR) {
+        const size_t nr = CK_MIN((size_t)NR, nc - jr);
+        fill_offsets(&g->lc.col, jc + jr, nr, coff);
+        const int cols_ok = nr == NR && unit_run(coff, NR);
+        const float *b_p = bp + jr * kc;
+        /* Loop 1: the MR-tall slivers of packed A (from L2) against that panel. */
+        for (size_t ir = 0; ir < mc; ir += MR) {
+            const size_t mr = CK_MIN((size_t)MR, mc - ir);
+            const size_t *ro = roff + ir;
+            const float *a_s = ap + ir * kc;
+            int full = cols_ok && mr == MR;
+            const size_t ldc = mr > 1 ? ro[1] - ro[0] : 0;
+            for (size_t r = 2; full && r < MR; r++)
+                full = ro[r] - ro[r - 1] == ldc;
+            if (full) {
+                ukernel(kc, a_s, b_p, g->c + ro[0] + coff[0], ldc, g->alpha, beta);
+            } else {
+                ukernel(kc, a_s, b_p, tile, NR, 1.0f, 0.0f);
+                merge_tile(g, tile, ro, coff, mr, nr, g->alpha, beta);
+            }
+        }
+    }
+}
+
+/* ---- blocking plan and threads -------------------------------------------------------- */
+
+struct plan {
+    int T, tm, tn;         /* threads and their tm x tn grid over C */
+    size_t mt, nt;         /* MR-row / NR-column tiles of C */
+    size_t kcb, mcb, ncb;  /* block sizes */
+    size_t a_fl, b_fl;     /* packed floats per thread (multiples of 16) */
+};
+
+static int omp_threads(void)
+{
+#ifdef _OPENMP
+    return omp_in_parallel() ? 1 : omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+static size_t round_up(size_t x, size_t m)
+{
+    return (x + m - 1) / m * m;
+}
+
+static int use_small_path(const struct ck_gemm_args *g)
+{
+    if (g->path != CK_GEMM_PATH_AUTO)
+        return g->path == CK_GEMM_PATH_SMALL;
+    return (double)g->M * g->N * g->K <= SMALL_MNK;
+}
+
+/* Plan for at most T threads: grid, block sizes and per-thread workspace. */
+static struct plan make_plan(const struct ck_gemm_args *g, int T)
+{
+    struct plan pl;
+    const size_t M = (size_t)g->M, N = (size_t)g->N, K = (size_t)g->K;
+    pl.mt = (M + MR - 1) / MR;
+    pl.nt = (N + NR - 1) / NR;
+    const double flops = 2.0 * M * N * K;
+    if (T > 1 && flops / T < MIN_FLOPS_PER_THREAD)
+        T = (int)CK_MAX(1.0, flops / MIN_FLOPS_PER_THREAD);
+    T = (int)CK_MIN((size_t)T, pl.mt * pl.nt);
+    /* Grid tm x tn = T minimising the largest rectangle (in tiles); ties split N. */
+    pl.T = T, pl.tm = 1, pl.tn = T;
+    size_t best = SIZE_MAX;
+    for (int tm = T; tm >= 1; tm--) {
+        if (T % tm)
+            continue;
+        const int tn = T / tm;
+        if ((size_t)tm > pl.mt || (size_t)tn > pl.nt)
+            continue;
+        const size_t cost = ((pl.mt + tm - 1) / tm) * ((pl.nt + tn - 1) / tn);
+        if (cost <= best)
+            best = cost, pl.tm = tm, pl.tn = tn;
+    }
+    const size_t rows = (pl.mt + pl.tm - 1) / pl.tm * MR;
+    const size_t cols = (pl.nt + pl.tn - 1) / pl.tn * NR;
+    const size_t nkb = (K + KC - 1) / KC;
+    pl.kcb = (K + nkb - 1) / nkb;
+    pl.mcb = CK_MIN((size_t)MC, rows);
+    if (rows > MC) /* balance MC blocks, in whole tiles */
+        pl.mcb = round_up((rows + (rows + MC - 1) / MC - 1) / ((rows + MC - 1) / MC), MR);
+    pl.ncb = CK_MIN((size_t)(rows <= pl.mcb ? NC_ONE_MC : NC), cols);
+    pl.a_fl = round_up(pl.mcb * pl.kcb, 16);
+    pl.b_fl = round_up(pl.kcb * pl.ncb, 16);
+    return pl;
+}
+
+/* The serial blocked algorithm on rectangle t of the plan's grid. */
+static void run_rect(const struct ck_gemm_args *g, const struct plan *pl, int t,
+                     ukernel_fn ukernel, float *ap, float *bp)
+{
+    const int im = t / pl->tn, in = t % pl->tn;
+    const size_t m0 = CK_MIN((size_t)g->M, pl->mt * im / pl->tm * MR);
+    const size_t m1 = CK_MIN((size_t)g->M, pl->mt * (im + 1) / pl->tm * MR);
+    const size_t n0 = CK_MIN((size_t)g->N, pl->nt * in / pl->tn * NR);
+    const size_t n1 = CK_MIN((size_t)g->N, pl->nt * (in + 1) / pl->tn * NR);
+    const size_t K = (size_t)g->K;
+    for (size_t jc = n0; jc < n1; jc += pl->ncb) {
+        const size_t nc = CK_MIN(pl->ncb, n1 - jc);
+        for (size_t pc = 0; pc < K; pc += pl->kcb) {
+            const size_t kc = CK_MIN(pl->kcb, K - pc);
+            const float beta = pc == 0 ? g->beta : 1.0f;
+            pack_b(g, pc, kc, jc, nc, bp);
+            for (size_t ic = m0; ic < m1; ic += pl->mcb) {
+                const size_t mc = CK_MIN(pl->mcb, m1 - ic);
+                pack_a(g, ic, mc, pc, kc, ap);
+                macro_kernel(g, ukernel, ic, mc, jc, nc, kc, ap, bp, beta);
+            }
+        }
+    }
+}
+
+/* ---- small path and trivial cases ------------------------------------------------------ */
+
+/* Unpacked loops for tiny problems: C row i, 64 columns at a time, k in order. */
+static void gemm_small(const struct ck_gemm_args *g)
+{
+    enum { JB = 64 };
+    size_t coff[JB], boff[JB];
+    for (size_t j0 = 0; j0 < (size_t)g->N; j0 += JB) {
+        const size_t jn = CK_MIN((size_t)JB, (size_t)g->N - j0);
+        fill_offsets(&g->lc.col, j0, jn, coff);
+        fill_offsets(&g->lb.col, j0, jn, boff);
+        const int b_unit = unit_run(boff, jn);
+        for (size_t i = 0; i < (size_t)g->M; i++) {
+            float acc[JB] = {0};
+            const float *a_i = g->a + idx_off(&g->la.row, i);
+            for (size_t k = 0; k < (size_t)g->K; k++) {
+                const float a_ik = a_i[idx_off(&g->la.col, k)];
+                const float *b_k = g->b + idx_off(&g->lb.row, k);
+                if (b_unit)
+                    for (size_t j = 0; j < jn; j++)
+                        acc[j] += a_ik * b_k[boff[0] + j];
+                else
+                    for (size_t j = 0; j < jn; j++)
+                        acc[j] += a_ik * b_k[boff[j]];
+            }
+            size_t roff = idx_off(&g->lc.row, i);
+            merge_tile(g, acc, &roff, coff, 1, jn, g->alpha, g->beta);
+        }
+    }
+}
+
+/* C = beta*C (alpha == 0 or K == 0); beta == 0 writes zeros without reading. */
+static void scale_c(const struct ck_gemm_args *g)
+{
+    for (size_t i = 0; i < (size_t)g->M; i++) {
+        float *c_i = g->c + idx_off(&g->lc.row, i);
+        for (size_t j = 0; j < (size_t)g->N; j++) {
+            float *cp = c_i + idx_off(&g->lc.col, j);
+            *cp = g->beta == 0.0f ? 0.0f : g->beta * *cp;
+        }
+    }
+}
+
+static enum ck_status pick_kernel(enum ck_gemm_kernel want, ukernel_fn *out)
+{
+    *out = ck_sgemm_ukernel_6x16__ref;
+    if (want == CK_GEMM_KERNEL_PORTABLE)
+        return CK_OK;
+#ifdef CONVKIT_HAVE_AVX2
+    const unsigned need = CK_CPU_AVX2 | CK_CPU_FMA;
+    if ((ck_cpu_features() & need) == need) {
+        *out = ck_sgemm_ukernel_6x16__avx2;
+        return CK_OK;
+    }
+#endif
+    return want == CK_GEMM_KERNEL_AVX2 ? CK_ERR_CPU_FEATURE : CK_OK;
+}
+
+/* ---- entry points ---------------------------------------------------------------------- */
+
+static size_t plan_bytes(const struct plan *pl)
+{
+    return (size_t)pl->T * (pl->a_fl + pl->b_fl) * sizeof(float);
+}
+
+static int trivial(const struct ck_gemm_args *g)
+{
+    return g->M == 0 || g->N == 0 || g->K == 0 || g->alpha == 0.0f;
+}
+
+size_t ck_sgemm_ex_workspace_size(const struct ck_gemm_args *g)
+{
+    if (!g || g->M < 0 || g->N < 0 || g->K < 0 || trivial(g) || use_small_path(g))
+        return 0;
+    const struct plan pl = make_plan(g, omp_threads());
+    return plan_bytes(&pl);
+}
+
+enum ck_status ck_sgemm_ex(const struct ck_gemm_args *g, void *ws, size_t ws_size)
+{
+    if (!g || g->M < 0 || g->N < 0 || g->K < 0)
+        return CK_ERR_INVALID_ARGUMENT;
+    if (g->M == 0 || g->N == 0)
+        return CK_OK;
+    if (!g->c || (g->K > 0 && g->alpha != 0.0f && (!g->a || !g->b)))
+        return CK_ERR_INVALID_ARGUMENT;
+    ukernel_fn ukernel;
+    enum ck_status st = pick_kernel(g->kernel, &ukernel);
+    if (st != CK_OK)
+        return st;
+    if (trivial(g)) {
+        scale_c(g);
+        return CK_OK;
+    }
+    if (use_small_path(g)) {
+        gemm_small(g);
+        return CK_OK;
+    }
+    /* Packed blocks need 32-byte alignment: skip to it inside ws. */
+    const size_t skip = ws ? (size_t)(-(uintptr_t)ws & 63) : 0;
+    const size_t avail = ws && ws_size > skip ? ws_size - skip : 0;
+    struct plan pl = make_plan(g, omp_threads());
+    while (pl.T > 1 && plan_bytes(&pl) > avail)
+        pl = make_plan(g, pl.T - 1);
+    if (plan_bytes(&pl) > avail)
+        return CK_ERR_WORKSPACE_TOO_SMALL;
+    float *base = (float *)((char *)ws + skip);
+    #pragma omp parallel num_threads(pl.T) if (pl.T > 1)
+    {
+        int tid = 0, nth = 1;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+        nth = omp_get_num_threads();
+#endif
+        float *ap = base + (size_t)tid * (pl.a_fl + pl.b_fl), *bp = ap + pl.a_fl;
+        for (int t = tid; t < pl.T; t += nth)
+            run_rect(g, &pl, t, ukernel, ap, bp);
+    }
+    return CK_OK;
+}
+
+size_t ck_sgemm_workspace_size(int M, int N, int K)
+{
+    struct ck_gemm_args g = {.M = M, .N = N, .K = K, .alpha = 1.0f};
+    return ck_sgemm_ex_workspace_size(&g);
+}
+
+enum ck_status ck_sgemm(enum ck_gemm_trans transa, enum ck_gemm_trans transb, int M, int N,
+                        int K, float alpha, const float *a, int lda, const float *b, int ldb,
+                        float beta, float *c, int ldc, void *ws, size_t ws_size)
+{
+    /* Stored shapes: A is M x K (K x M if transposed), B is K x N (N x K), C is M x N. */
+    if (M < 0 || N < 0 || K < 0 || lda < CK_MAX(1, transa ? M : K) ||
+        ldb < CK_MAX(1, transb ? K : N) || ldc < CK_MAX(1, N))
+        return CK_ERR_INVALID_ARGUMENT;
+    struct ck_gemm_args g = {
+        .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta,
+        .a = a, .la = ck_gemm_layout_rm(transa, (size_t)lda),
+        .b = b, .lb = ck_gemm_layout_rm(transb, (size_t)ldb),
+        .c = c, .lc = ck_gemm_layout_rm(CK_GEMM_NOTRANS, (size_t)ldc),
+    };
+    return ck_sgemm_ex(&g, ws, ws_size);
+}
