@@ -1,0 +1,327 @@
+/* test_gemm.c - convkit's SGEMM (src/gemm.c) against a double-precision triple loop.
+ *
+ * Every (m, n, k) in 1..33 (the full cube) through the packed path with the AVX2 and the
+ * portable micro-kernel and through the small path; all four transposes, alpha/beta
+ * (beta = 0 with NaN-filled C), padded leading dimensions whose padding must stay
+ * untouched, blocked views, large problems, workspace rules, and bit-identical results
+ * for 1 and 2 threads. Expected values come from the fp64 loop, never from ck_sgemm.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "check.h"
+#include "convkit/backend.h"
+#include "gemm.h"
+
+#define SENTINEL 12345.0f
+
+/* One problem with its own buffers: A, B, C stored row-major with padded leading
+ * dimensions (stored shapes: A M x K or K x M if transposed, and so on). */
+struct prob {
+    int M, N, K, ta, tb, lda, ldb, ldc;
+    float alpha, beta;
+    float *a, *b, *c, *c0;
+    double *ref;
+};
+
+static void prob_init(struct prob *q, int M, int N, int K, int ta, int tb, int pad,
+                      float alpha, float beta, uint64_t seed)
+{
+    memset(q, 0, sizeof *q);
+    q->M = M, q->N = N, q->K = K, q->ta = ta, q->tb = tb, q->alpha = alpha, q->beta = beta;
+    const int a_rows = ta ? K : M, a_cols = ta ? M : K;
+    const int b_rows = tb ? N : K, b_cols = tb ? K : N;
+    q->lda = a_cols + pad, q->ldb = b_cols + pad, q->ldc = N + pad;
+    q->a = malloc(sizeof(float) * ((size_t)a_rows * q->lda + 1));
+    q->b = malloc(sizeof(float) * ((size_t)b_rows * q->ldb + 1));
+    q->c = malloc(sizeof(float) * ((size_t)M * q->ldc + 1));
+    q->c0 = malloc(sizeof(float) * ((size_t)M * q->ldc + 1));
+    q->ref = malloc(sizeof(double) * ((size_t)M * N + 1));
+    ckt_fill_uniform(q->a, (size_t)a_rows * q->lda, seed, -1.0f, 1.0f);
+    ckt_fill_uniform(q->b, (size_t)b_rows * q->ldb, seed + 1, -1.0f, 1.0f);
+    ckt_fill_uniform(q->c0, (size_t)M * q->ldc, seed + 2, -1.0f, 1.0f);
+    for (int i = 0; i < M; i++)
+        for (int j = N; j < q->ldc; j++)
+            q->c0[(size_t)i * q->ldc + j] = SENTINEL; /* padding must survive */
+    if (beta == 0.0f)
+        for (int i = 0; i < M; i++)
+            ckt_fill_nan(q->c0 + (size_t)i * q->ldc, (size_t)N);
+    /* fp64 reference: alpha * op(A) op(B) + beta * C0 */
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double acc = 0.0;
+            for (int k = 0; k < K; k++) {
+                double av = ta ? q->a[(size_t)k * q->lda + i] : q->a[(size_t)i * q->lda + k];
+                double bv = tb ? q->b[(size_t)j * q->ldb + k] : q->b[(size_t)k * q->ldb + j];
+                acc += av * bv;
+            }
+            double r = (double)alpha * acc;
+            if (beta != 0.0f)
+                r += (double)beta * q->c0[(size_t)i * q->ldc + j];
+            q->ref[(size_t)i * N + j] = r;
+        }
+}
+
+static void prob_free(struct prob *q)
+{
+    free(q->a), free(q->b), free(q->c), free(q->c0), free(q->ref);
+}
+
+static enum ck_status prob_run(struct prob *q, enum ck_gemm_kernel kern, enum ck_gemm_path path)
+{
+    memcpy(q->c, q->c0, sizeof(float) * (size_t)q->M * q->ldc);
+    struct ck_gemm_args g = {
+        .M = q->M, .N = q->N, .K = q->K, .alpha = q->alpha, .beta = q->beta,
+        .a = q->a, .la = ck_gemm_layout_rm(q->ta, (size_t)q->lda),
+        .b = q->b, .lb = ck_gemm_layout_rm(q->tb, (size_t)q->ldb),
+        .c = q->c, .lc = ck_gemm_layout_rm(CK_GEMM_NOTRANS, (size_t)q->ldc),
+        .kernel = kern, .path = path,
+    };
+    size_t wsz = ck_sgemm_ex_workspace_size(&g);
+    void *ws = wsz ? ck_aligned_alloc(wsz) : NULL;
+    enum ck_status st = ck_sgemm_ex(&g, ws, wsz);
+    ck_aligned_free(ws);
+    return st;
+}
+
+/* Compare C (valid part) with the reference and check the padding columns. */
+static void prob_check(const struct prob *q, double tol, const char *what)
+{
+    float *got = malloc(sizeof(float) * ((size_t)q->M * q->N + 1));
+    for (int i = 0; i < q->M; i++) {
+        memcpy(got + (size_t)i * q->N, q->c + (size_t)i * q->ldc, sizeof(float) * q->N);
+        for (int j = q->N; j < q->ldc; j++)
+            cr_assert_eq(q->c[(size_t)i * q->ldc + j], SENTINEL,
+                         "%s %dx%dx%d: padding column %d of row %d was written", what, q->M,
+                         q->N, q->K, j, i);
+    }
+    char rep[512];
+    double e = ckt_max_rel_err(got, q->ref, (size_t)q->M * q->N, rep, sizeof rep, tol);
+    free(got);
+    cr_assert(e <= tol, "%s M=%d N=%d K=%d ta=%d tb=%d alpha=%g beta=%g: %s", what, q->M, q->N,
+              q->K, q->ta, q->tb, q->alpha, q->beta, rep);
+}
+
+static int have_avx2_kernel(void)
+{
+    struct prob q;
+    prob_init(&q, 1, 1, 1, 0, 0, 0, 1.0f, 0.0f, 1);
+    enum ck_status st = prob_run(&q, CK_GEMM_KERNEL_AVX2, CK_GEMM_PATH_PACKED);
+    prob_free(&q);
+    return st == CK_OK;
+}
+
+/* Every (m, n, k) in 1..33, NN, with ldc/lda/ldb padding 2 and beta = 0 over NaN. */
+static void full_cube(enum ck_gemm_kernel kern, enum ck_gemm_path path, const char *what)
+{
+    for (int m = 1; m <= 33; m++)
+        for (int n = 1; n <= 33; n++)
+            for (int k = 1; k <= 33; k++) {
+                struct prob q;
+                prob_init(&q, m, n, k, 0, 0, 2, 1.0f, 0.0f, (uint64_t)(m * 10000 + n * 100 + k));
+                cr_assert_eq(prob_run(&q, kern, path), CK_OK);
+                prob_check(&q, 1e-5, what);
+                prob_free(&q);
+            }
+}
+
+Test(gemm, cube_1_to_33_packed_avx2, .timeout = 120)
+{
+    if (!have_avx2_kernel())
+        cr_skip_test("CPU or build lacks AVX2/FMA");
+    full_cube(CK_GEMM_KERNEL_AVX2, CK_GEMM_PATH_PACKED, "packed/avx2");
+}
+
+Test(gemm, cube_1_to_33_packed_portable, .timeout = 120)
+{
+    full_cube(CK_GEMM_KERNEL_PORTABLE, CK_GEMM_PATH_PACKED, "packed/portable");
+}
+
+Test(gemm, cube_1_to_33_small_path, .timeout = 120)
+{
+    full_cube(CK_GEMM_KERNEL_AUTO, CK_GEMM_PATH_SMALL, "small");
+}
+
+/* Each value 1..33 of each dimension, the other two varied, in all four transposes,
+ * with several alpha/beta pairs and both kernels, through the automatic path. */
+Test(gemm, transposes_alpha_beta_every_size, .timeout = 120)
+{
+    const float ab[][2] = {{1.0f, 0.0f}, {0.5f, -1.5f}, {-2.0f, 1.0f}, {1.0f, 1.0f}};
+    const enum ck_gemm_kernel kerns[] = {CK_GEMM_KERNEL_AUTO, CK_GEMM_KERNEL_PORTABLE};
+    for (int v = 1; v <= 33; v++)
+        for (int rot = 0; rot < 3; rot++)
+            for (int t = 0; t < 4; t++) {
+                int d[3] = {v, 1 + (v * 7 + 3) % 33, 1 + (v * 13 + 5) % 33};
+                const int m = d[rot], n = d[(rot + 1) % 3], k = d[(rot + 2) % 3];
+                const float *albe = ab[(v + t + rot) % 4];
+                for (int kk = 0; kk < 2; kk++) {
+                    struct prob q;
+                    prob_init(&q, m, n, k, t & 1, t >> 1, (v + t) % 4, albe[0], albe[1],
+                              (uint64_t)(v * 97 + rot * 7 + t));
+                    cr_assert_eq(prob_run(&q, kerns[kk], CK_GEMM_PATH_AUTO), CK_OK);
+                    prob_check(&q, 1e-5, kk ? "portable" : "auto");
+                    cr_assert_eq(prob_run(&q, kerns[kk], CK_GEMM_PATH_PACKED), CK_OK);
+                    prob_check(&q, 1e-5, kk ? "portable packed" : "auto packed");
+                    prob_free(&q);
+                }
+            }
+}
+
+/* Sizes crossing every blocking boundary (MC = 144, KC = 256, NC), all transposes. */
+Test(gemm, large_all_transposes, .timeout = 120)
+{
+    const int shapes[][3] = {{300, 517, 1029}, {145, 33, 257}, {7, 1500, 300}, {290, 20, 600}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int t = 0; t < 4; t++) {
+            struct prob q;
+            prob_init(&q, shapes[s][0], shapes[s][1], shapes[s][2], t & 1, t >> 1, 3,
+                      t == 1 ? 0.75f : 1.0f, t == 2 ? 0.5f : 0.0f, (uint64_t)(s * 4 + t));
+            cr_assert_eq(prob_run(&q, CK_GEMM_KERNEL_AUTO, CK_GEMM_PATH_AUTO), CK_OK);
+            prob_check(&q, 2e-5, "large");
+            if (s == 0 && t == 0) {
+                cr_assert_eq(prob_run(&q, CK_GEMM_KERNEL_PORTABLE, CK_GEMM_PATH_AUTO), CK_OK);
+                prob_check(&q, 2e-5, "large portable");
+            }
+            prob_free(&q);
+        }
+}
+
+/* alpha == 0 or K == 0: C = beta*C without touching A/B (they may be NULL). */
+Test(gemm, trivial_cases_scale_c)
+{
+    float c[6] = {1, 2, 3, 4, 5, 6};
+    cr_assert_eq(ck_sgemm(CK_GEMM_NOTRANS, CK_GEMM_NOTRANS, 2, 3, 0, 1.0f, NULL, 1, NULL, 3,
+                          2.0f, c, 3, NULL, 0), CK_OK);
+    for (int i = 0; i < 6; i++)
+        cr_assert_eq(c[i], 2.0f * (i + 1));
+    ckt_fill_nan(c, 6);
+    float a[4] = {1, 2, 3, 4}, b[6] = {1, 2, 3, 4, 5, 6};
+    cr_assert_eq(ck_sgemm(CK_GEMM_NOTRANS, CK_GEMM_NOTRANS, 2, 3, 2, 0.0f, a, 2, b, 3, 0.0f, c,
+                          3, NULL, 0), CK_OK);
+    for (int i = 0; i < 6; i++)
+        cr_assert_eq(c[i], 0.0f);
+    /* M = 0 or N = 0: nothing to do, nothing read */
+    cr_assert_eq(ck_sgemm(CK_GEMM_NOTRANS, CK_GEMM_NOTRANS, 0, 3, 2, 1.0f, NULL, 2, NULL, 3,
+                          0.0f, NULL, 3, NULL, 0), CK_OK);
+}
+
+/* A hand-computed 2x2 case: [1 2;3 4] * [5 6;7 8] = [19 22;43 50]. */
+Test(gemm, hand_computed_2x2)
+{
+    const float a[4] = {1, 2, 3, 4}, b[4] = {5, 6, 7, 8};
+    float c[4];
+    ckt_fill_nan(c, 4);
+    cr_assert_eq(ck_sgemm(CK_GEMM_NOTRANS, CK_GEMM_NOTRANS, 2, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c,
+                          2, NULL, 0), CK_OK);
+    cr_assert(c[0] == 19 && c[1] == 22 && c[2] == 43 && c[3] == 50);
+    /* A^T B^T = (BA)^T: B A = [23 34;31 46], transposed [23 31;34 46] */
+    cr_assert_eq(ck_sgemm(CK_GEMM_TRANS, CK_GEMM_TRANS, 2, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2,
+                          NULL, 0), CK_OK);
+    cr_assert(c[0] == 23 && c[1] == 31 && c[2] == 34 && c[3] == 46);
+}
+
+Test(gemm, invalid_arguments_and_workspace)
+{
+    float a[4] = {0}, b[4] = {0}, c[4] = {0};
+    cr_assert_eq(ck_sgemm(CK_GEMM_NOTRANS, CK_GEMM_NOTRANS, -1, 2, 2, 1, a, 2, b, 2, 0, c, 2,
+                          NULL, 0), CK_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(ck_sgemm(CK_GEMM_NOTRANS, CK_GEMM_NOTRANS, 2, 2, 2, 1, a, 1, b, 2, 0, c, 2,
+                          NULL, 0), CK_ERR_INVALID_ARGUMENT); /* lda < K */
+    cr_assert_eq(ck_sgemm(CK_GEMM_TRANS, CK_GEMM_NOTRANS, 3, 2, 1, 1, a, 2, b, 2, 0, c, 2,
+                          NULL, 0), CK_ERR_INVALID_ARGUMENT); /* lda < M (A is K x M) */
+    cr_assert_eq(ck_sgemm(CK_GEMM_NOTRANS, CK_GEMM_NOTRANS, 2, 2, 2, 1, NULL, 2, b, 2, 0, c, 2,
+                          NULL, 0), CK_ERR_INVALID_ARGUMENT);
+    /* the packed path needs its workspace */
+    struct prob q;
+    prob_init(&q, 64, 64, 64, 0, 0, 0, 1.0f, 0.0f, 5);
+    size_t need = ck_sgemm_workspace_size(64, 64, 64);
+    cr_assert_gt(need, 0);
+    cr_assert_eq(ck_sgemm(CK_GEMM_NOTRANS, CK_GEMM_NOTRANS, 64, 64, 64, 1, q.a, 64, q.b, 64, 0,
+                          q.c, 64, NULL, 0), CK_ERR_WORKSPACE_TOO_SMALL);
+    /* a misaligned workspace of need + 64 bytes works (the driver aligns inside it) */
+    char *ws = ck_aligned_alloc(need + 64);
+    cr_assert_eq(ck_sgemm(CK_GEMM_NOTRANS, CK_GEMM_NOTRANS, 64, 64, 64, 1, q.a, 64, q.b, 64, 0,
+                          q.c, 64, ws + 4, need + 60), CK_OK);
+    ck_aligned_free(ws);
+    prob_check(&q, 1e-5, "misaligned workspace");
+    prob_free(&q);
+}
+
+/* Blocked views: the column index of B and C jumps every 49 columns (7x7 images of an
+ * NCHW tensor) and the row index of A every 5 rows; tiles straddle the jumps. */
+Test(gemm, blocked_views_match_dense)
+{
+    const int M = 17, N = 3 * 49 + 10, K = 40, blk = 49, gap = 100;
+    const size_t n_blocks = (N + blk - 1) / blk;
+    float *a = malloc(sizeof(float) * 4 * 64 * K), *b = malloc(sizeof(float) * K * n_blocks * gap);
+    float *c = malloc(sizeof(float) * M * n_blocks * gap);
+    ckt_fill_uniform(a, 4 * 64 * K, 11, -1, 1);
+    ckt_fill_uniform(b, K * n_blocks * gap, 12, -1, 1);
+    ckt_fill_nan(c, M * n_blocks * gap);
+    /* A: row i at (i % 5) * K + (i / 5) * 64 * K, column k at k */
+    struct ck_gemm_args g = {
+        .M = M, .N = N, .K = K, .alpha = 1.0f, .beta = 0.0f,
+        .a = a, .la = {{K, 5, 64 * K}, {1, 0, 0}},
+        .b = b, .lb = {{n_blocks * gap, 0, 0}, {1, blk, gap}},
+        .c = c, .lc = {{n_blocks * gap, 0, 0}, {1, blk, gap}},
+        .path = CK_GEMM_PATH_PACKED,
+    };
+    size_t wsz = ck_sgemm_ex_workspace_size(&g);
+    void *ws = ck_aligned_alloc(wsz);
+    cr_assert_eq(ck_sgemm_ex(&g, ws, wsz), CK_OK);
+    double *ref = malloc(sizeof(double) * M * N);
+    float *got = malloc(sizeof(float) * M * N);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            const size_t jo = (size_t)(j % blk) + (size_t)(j / blk) * gap;
+            double acc = 0.0;
+            for (int k = 0; k < K; k++)
+                acc += (double)a[(size_t)(i % 5) * K + (size_t)(i / 5) * 64 * K + k] *
+                       b[(size_t)k * n_blocks * gap + jo];
+            ref[i * N + j] = acc;
+            got[i * N + j] = c[(size_t)i * n_blocks * gap + jo];
+        }
+    char rep[512];
+    cr_assert(ckt_max_rel_err(got, ref, (size_t)M * N, rep, sizeof rep, 1e-5) <= 1e-5, "%s", rep);
+    /* the gaps between blocks were not written */
+    for (size_t bl = 0; bl < n_blocks; bl++)
+        for (int j = blk; j < gap; j++)
+            cr_assert(isnan(c[bl * gap + j]), "gap element %zu written", bl * gap + j);
+    free(a), free(b), free(c), free(ref), free(got), ck_aligned_free(ws);
+}
+
+/* The same problem with 1 and 2 threads gives the same bits, for both kernels and for
+ * a workspace that only fits one thread. */
+Test(gemm, one_and_two_threads_bit_identical, .timeout = 120)
+{
+#ifndef _OPENMP
+    cr_skip_test("built without OpenMP");
+#else
+    const int shapes[][5] = {{300, 517, 1029, 0, 0}, {64, 2000, 288, 0, 0},
+                             {288, 1000, 64, 1, 0}, {64, 288, 3000, 0, 1}};
+    for (size_t s = 0; s < 4; s++)
+        for (int kern = 0; kern < 2; kern++) {
+            struct prob q;
+            prob_init(&q, shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], shapes[s][4],
+                      0, 1.0f, 0.0f, 77 + s);
+            const enum ck_gemm_kernel kk = kern ? CK_GEMM_KERNEL_PORTABLE : CK_GEMM_KERNEL_AUTO;
+            omp_set_num_threads(1);
+            cr_assert_eq(prob_run(&q, kk, CK_GEMM_PATH_AUTO), CK_OK);
+            float *c1 = malloc(sizeof(float) * q.M * q.ldc);
+            memcpy(c1, q.c, sizeof(float) * q.M * q.ldc);
+            omp_set_num_threads(2);
+            cr_assert_eq(prob_run(&q, kk, CK_GEMM_PATH_AUTO), CK_OK);
+            cr_assert(memcmp(c1, q.c, sizeof(float) * q.M * q.ldc) == 0,
+                      "shape %zu kernel %d: 1 vs 2 threads differ", s, kern);
+            prob_check(&q, 2e-5, "2 threads");
+            free(c1);
+            prob_free(&q);
+        }
+#endif
+}
