@@ -1,0 +1,75 @@
+/* bench.h - what the C files of convkit-bench share: the run configuration (preset,
+ * thread counts, measured peaks) and each file's registration entry point.
+ *
+ * Case names are a contract with scripts/bench-report.sh and compare-pytorch.sh:
+ *   conv/<fwd|bwd_data|bwd_weights>/<backend>/<benchdnn descriptor>/threads:<T>
+ *   gemm/<convkit|openblas|blis>/<M>x<N>x<K>/threads:<T>
+ *   net/<model>/<train|infer>/<backend>/mb<B>/threads:<T>
+ *   peak/fma/threads:<T>
+ * (Google Benchmark appends "/real_time" because every case uses the wall clock.)
+ */
+#ifndef CONVKIT_BENCH_H
+#define CONVKIT_BENCH_H
+
+#include <stddef.h>
+
+#include "convkit/conv.h"
+
+#define CKB_MAX_THREADS 256
+
+enum ckb_preset { CKB_PRESET_QUICK = 0, CKB_PRESET_FULL };
+
+struct ckb_config {
+    enum ckb_preset preset;
+    int threads[64];      /* thread counts every case is registered for, ascending */
+    int n_threads;
+    double peak_gflops[CKB_MAX_THREADS + 1]; /* measured FMA peak by thread count, 0 = not measured */
+    double naive_max_gflop; /* naive backend: skip problems above this many GFLOP a call */
+    double ref_max_gflop;   /* fp64 accuracy check: shrink the batch to about this much */
+    const char *backend_only; /* --backend NAME: register only this backend, or NULL */
+};
+
+/* Peak of the FMA probe for t threads (0 if not measured). */
+double ckb_peak_for(const struct ckb_config *cfg, int t);
+
+/* bench_peak.c: measure the FMA-chain peak for every configured thread count (about
+ * seconds_each seconds each) and register the peak/fma cases. */
+void ckb_peak_measure_all(struct ckb_config *cfg, double seconds_each);
+void ckb_register_peak(const struct ckb_config *cfg);
+/* GFLOP/s of `threads` threads running the FMA chains for about `seconds`. */
+double ckb_peak_measure(int threads, double seconds);
+
+/* peak.c (built with -mavx2 -mfma; call only when the CPU has both): run iters rounds of
+ * 12 independent 8-wide FMA chains; returns a value the caller must consume.
+ * FLOPs = iters * CKB_PEAK_FLOPS_PER_ITER. */
+#define CKB_PEAK_FLOPS_PER_ITER (12.0 * 8.0 * 2.0)
+float ckb_fma_chains__avx2(long iters);
+
+/* bench_conv.c: register the three passes x every backend x thread count of problem p
+ * (a benchdnn descriptor is derived from p). */
+void ckb_register_conv_problem(const struct ckb_config *cfg, const struct ck_conv_params *p);
+/* Free everything bench_conv.c allocated (call after the run). */
+void ckb_conv_cleanup(void);
+
+/* bench_sweep.c: register every conv problem of the preset. */
+void ckb_register_conv_sweeps(const struct ckb_config *cfg);
+
+/* bench_gemm.c / bench_net.c: register the GEMM and network cases of the preset. */
+void ckb_register_gemm(const struct ckb_config *cfg);
+void ckb_register_net(const struct ckb_config *cfg);
+void ckb_gemm_cleanup(void);
+void ckb_net_cleanup(void);
+/* Context lines ("gemm_libraries", ...) from those files. */
+void ckb_gemm_context(void);
+
+/* Thread control that works with and without OpenMP. */
+void ckb_set_threads(int t);
+int ckb_max_threads(void);
+
+/* Seconds from a monotonic clock. */
+double ckb_now(void);
+
+/* Allocation that never returns NULL (prints and exits: bench only). */
+void *ckb_xalloc(size_t bytes);
+
+#endif

@@ -1,0 +1,258 @@
+/* bench_gemm.c - single-precision GEMM cases gemm/<library>/<M>x<N>x<K>/threads:<T>:
+ * C[M][N] = A[M][K] * B[K][N], row-major, no transposes, alpha 1, beta 0.
+ *
+ * convkit's own ck_sgemm (src/gemm.h) is benchmarked when the build found it
+ * (CKB_HAVE_CONVKIT_GEMM). OpenBLAS and BLIS are reference points only: their paths are
+ * found at configure time (CKB_OPENBLAS_PATH / CKB_BLIS_PATH) and they are dlopen'ed at
+ * run time with private symbols, because both export the same cblas_sgemm. A library
+ * that fails to load is registered anyway and skipped with the loader's message.
+ */
+#include <dlfcn.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "check.h"
+#include "convkit/backend.h"
+#include "shim.h"
+#ifdef CKB_HAVE_CONVKIT_GEMM
+#include "gemm.h"
+#endif
+
+/* cblas_sgemm(order, transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc). */
+typedef void (*cblas_sgemm_fn)(int, int, int, int, int, int, float, const float *, int,
+                               const float *, int, float, float *, int);
+enum { CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111 };
+
+enum gemm_lib { LIB_CONVKIT, LIB_OPENBLAS, LIB_BLIS, LIB_COUNT };
+static const char *const lib_names[LIB_COUNT] = {"convkit", "openblas", "blis"};
+
+struct blas_lib {
+    int tried;
+    void *handle;
+    cblas_sgemm_fn sgemm;
+    void (*set_threads_int)(int);     /* openblas_set_num_threads */
+    void (*set_threads_i64)(int64_t); /* bli_thread_set_num_threads (dim_t) */
+    char error[256];
+};
+static struct blas_lib libs[LIB_COUNT];
+
+struct gemm_case {
+    int M, N, K, threads;
+    enum gemm_lib lib;
+    const struct ckb_config *cfg;
+    struct gemm_case *next;
+};
+static struct gemm_case *all_cases;
+
+static const char *lib_path(enum gemm_lib lib)
+{
+#ifdef CKB_OPENBLAS_PATH
+    if (lib == LIB_OPENBLAS)
+        return CKB_OPENBLAS_PATH;
+#endif
+#ifdef CKB_BLIS_PATH
+    if (lib == LIB_BLIS)
+        return CKB_BLIS_PATH;
+#endif
+    (void)lib;
+    return NULL;
+}
+
+/* Load lib (openblas or blis) once; on failure l->error says why. */
+static struct blas_lib *load(enum gemm_lib lib)
+{
+    if (lib != LIB_OPENBLAS && lib != LIB_BLIS)
+        return NULL;
+    struct blas_lib *l = &libs[lib];
+    if (l->tried)
+        return l;
+    l->tried = 1;
+    const char *path = lib_path(lib);
+    l->handle = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
+    if (!l->handle) {
+        snprintf(l->error, sizeof l->error, "cannot load %s: %s", lib_names[lib],
+                 path ? dlerror() : "not found at configure time");
+        return l;
+    }
+    *(void **)&l->sgemm = dlsym(l->handle, "cblas_sgemm");
+    if (!l->sgemm)
+        snprintf(l->error, sizeof l->error, "%s has no cblas_sgemm", path);
+    if (lib == LIB_OPENBLAS)
+        *(void **)&l->set_threads_int = dlsym(l->handle, "openblas_set_num_threads");
+    else
+        *(void **)&l->set_threads_i64 = dlsym(l->handle, "bli_thread_set_num_threads");
+    return l;
+}
+
+/* fp64 reference of the first `rows` rows of C, and their max relative error. */
+static double gemm_error(const struct gemm_case *g, const float *a, const float *b,
+                         const float *c, int rows)
+{
+    size_t n = (size_t)rows * (size_t)g->N;
+    double *ref = ckb_xalloc(n * sizeof(double));
+    for (int i = 0; i < rows; i++) {
+        double *r = ref + (size_t)i * g->N;
+        for (int j = 0; j < g->N; j++)
+            r[j] = 0.0;
+        for (int k = 0; k < g->K; k++) {
+            double aik = a[(size_t)i * g->K + k];
+            const float *bk = b + (size_t)k * g->N;
+            for (int j = 0; j < g->N; j++)
+                r[j] += aik * bk[j];
+        }
+    }
+    double err = ckt_max_rel_err(c, ref, n, NULL, 0, INFINITY);
+    free(ref);
+    return err;
+}
+
+/* C = A * B with the case's library. */
+static enum ck_status gemm_call(const struct gemm_case *g, const struct blas_lib *l,
+                                const float *a, const float *b, float *c, void *ws,
+                                size_t ws_size)
+{
+    if (l) {
+        l->sgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_NO_TRANS, g->M, g->N, g->K, 1.0f, a,
+                 g->K, b, g->N, 0.0f, c, g->N);
+        return CK_OK;
+    }
+#ifdef CKB_HAVE_CONVKIT_GEMM
+    return ck_sgemm(CK_GEMM_NOTRANS, CK_GEMM_NOTRANS, g->M, g->N, g->K, 1.0f, a, g->K, b, g->N,
+                    0.0f, c, g->N, ws, ws_size);
+#else
+    (void)ws;
+    (void)ws_size;
+    return CK_ERR_UNSUPPORTED;
+#endif
+}
+
+/* Rows of C checked against fp64: about ref_max_gflop of reference work. */
+static int ref_rows(const struct gemm_case *g)
+{
+    double per_row = 2.0 * g->N * (double)g->K * 1e-9;
+    int rows = (int)(g->cfg->ref_max_gflop / per_row);
+    return rows < 1 ? 1 : rows > g->M ? g->M : rows;
+}
+
+static void case_gemm(struct ckb_state *st, void *arg)
+{
+    const struct gemm_case *g = arg;
+    struct blas_lib *l = NULL;
+    ckb_set_threads(g->threads);
+    if (g->lib != LIB_CONVKIT) {
+        l = load(g->lib);
+        if (!l || !l->sgemm) {
+            ckb_skip(st, "%s", l ? l->error : "unknown library");
+            return;
+        }
+        if (l->set_threads_int)
+            l->set_threads_int(g->threads);
+        if (l->set_threads_i64)
+            l->set_threads_i64(g->threads);
+    }
+    size_t na = (size_t)g->M * g->K, nb = (size_t)g->K * g->N, nc = (size_t)g->M * g->N;
+    float *a = ck_aligned_alloc(na * sizeof(float)), *b = ck_aligned_alloc(nb * sizeof(float));
+    float *c = ck_aligned_alloc(nc * sizeof(float));
+    size_t ws_size = 0;
+    void *ws = NULL;
+#ifdef CKB_HAVE_CONVKIT_GEMM
+    if (g->lib == LIB_CONVKIT) {
+        ws_size = ck_sgemm_workspace_size(g->M, g->N, g->K);
+        ws = ws_size ? ck_aligned_alloc(ws_size) : NULL;
+    }
+#endif
+    if (!a || !b || !c || (ws_size && !ws)) {
+        ckb_skip(st, "out of memory");
+        goto cleanup;
+    }
+    ckt_fill_uniform(a, na, 21, -1.0f, 1.0f);
+    ckt_fill_uniform(b, nb, 22, -1.0f, 1.0f);
+    ckt_fill_nan(c, nc);
+
+    /* One untimed call (warm-up; its result is checked below), then the timed loop. */
+    enum ck_status s = gemm_call(g, l, a, b, c, ws, ws_size);
+    if (s != CK_OK) {
+        ckb_skip(st, "ck_sgemm failed: %s", ck_status_str(s));
+        goto cleanup;
+    }
+    double err = gemm_error(g, a, b, c, ref_rows(g));
+    while (ckb_keep_running(st)) {
+        gemm_call(g, l, a, b, c, ws, ws_size);
+        ckb_do_not_optimize(c);
+    }
+
+    double gflop = 2.0 * g->M * g->N * (double)g->K * 1e-9;
+    ckb_counter_rate(st, "GFLOPS", gflop);
+    double peak = ckb_peak_for(g->cfg, g->threads);
+    if (peak > 0)
+        ckb_counter_rate(st, "peak_pct", gflop / peak * 100.0);
+    ckb_counter_value(st, "workspace_bytes", (double)ws_size);
+    ckb_counter_value(st, "max_rel_err", err);
+
+cleanup:
+    ck_aligned_free(ws);
+    ck_aligned_free(a);
+    ck_aligned_free(b);
+    ck_aligned_free(c);
+}
+
+void ckb_gemm_context(void)
+{
+    char text[128] = "";
+#ifdef CKB_HAVE_CONVKIT_GEMM
+    strcat(text, "convkit ");
+#endif
+    if (lib_path(LIB_OPENBLAS))
+        strcat(text, "openblas ");
+    if (lib_path(LIB_BLIS))
+        strcat(text, "blis ");
+    ckb_add_context("gemm_libraries", text[0] ? text : "none");
+}
+
+void ckb_register_gemm(const struct ckb_config *cfg)
+{
+    /* Square sizes, then convolution-shaped ones: seed conv2 and conv1 as one GEMM
+     * (M = K out channels, N = batch*P*Q, K = C*R*S), and a ResNet 3x3 per image. */
+    static const int quick_shapes[][3] = {{256, 256, 256}, {64, 4096, 288}};
+    static const int full_shapes[][3] = {{256, 256, 256},    {512, 512, 512},
+                                         {1024, 1024, 1024}, {64, 16384, 288},
+                                         {32, 65536, 27},    {128, 784, 1152}};
+    int quick = cfg->preset == CKB_PRESET_QUICK;
+    size_t n_shapes = quick ? sizeof quick_shapes / sizeof quick_shapes[0]
+                            : sizeof full_shapes / sizeof full_shapes[0];
+    for (size_t si = 0; si < n_shapes; si++) {
+        const int *s = quick ? quick_shapes[si] : full_shapes[si];
+        for (int lib = 0; lib < LIB_COUNT; lib++) {
+#ifndef CKB_HAVE_CONVKIT_GEMM
+            if (lib == LIB_CONVKIT)
+                continue;
+#endif
+            if (lib != LIB_CONVKIT && !lib_path((enum gemm_lib)lib))
+                continue; /* not found at configure time: not part of this build */
+            for (int ti = 0; ti < cfg->n_threads; ti++) {
+                struct gemm_case *g = ckb_xalloc(sizeof *g);
+                *g = (struct gemm_case){s[0], s[1], s[2], cfg->threads[ti], (enum gemm_lib)lib,
+                                        cfg, all_cases};
+                all_cases = g;
+                char name[128];
+                snprintf(name, sizeof name, "gemm/%s/%dx%dx%d/threads:%d", lib_names[lib], s[0],
+                         s[1], s[2], g->threads);
+                ckb_case_real_time(ckb_register(name, case_gemm, g));
+            }
+        }
+    }
+}
+
+void ckb_gemm_cleanup(void)
+{
+    while (all_cases) {
+        struct gemm_case *next = all_cases->next;
+        free(all_cases);
+        all_cases = next;
+    }
+    /* The BLAS libraries stay loaded: unloading OpenBLAS while its threads live is unsafe. */
+}
