@@ -9,21 +9,15 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
-#include <dirent.h>
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "convkit/convkit.h"
+#include "files.h"
 #include "ref.h"
-
-extern char **environ;
 
 #define CK_COUNT_OF_T(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -31,24 +25,12 @@ static char dir[64];
 
 static void make_dir(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/ck_cli_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    cr_assert_eq(ckt_tmpdir_make(dir, sizeof dir, "ck_cli"), 0);
 }
 
 static void remove_dir(void)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char p[512];
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            remove(p);
-        }
-    closedir(d);
-    rmdir(dir);
+    ckt_tmpdir_remove(dir);
 }
 
 TestSuite(cli, .init = make_dir, .fini = remove_dir, .timeout = 120);
@@ -68,37 +50,10 @@ static int exists(const char *path)
     return access(path, F_OK) == 0;
 }
 
-/* Files in dir whose name marks a leftover temporary (".name.tmp-..."). */
-static int temp_files(void)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        n += strstr(e->d_name, ".tmp-") != NULL;
-    if (d)
-        closedir(d);
-    return n;
-}
-
-struct run {
-    int rc;
-    char out[16384], err[4096];
-};
-
-static void slurp_text(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-    buf[n] = '\0';
-    if (f)
-        fclose(f);
-}
-
 /* Run `convkit a0 a1 ... NULL`; capture exit code, stdout and stderr. */
-static struct run *cli(const char *a0, ...)
+static struct ckt_run *cli(const char *a0, ...)
 {
-    static struct run r;
+    static struct ckt_run r;
     const char *argv[64] = {CK_CLI_PATH, a0};
     int argc = a0 ? 2 : 1;
     va_list ap;
@@ -108,32 +63,14 @@ static struct run *cli(const char *a0, ...)
     va_end(ap);
     cr_assert(argc < 64);
     argv[argc] = NULL;
-    char out_path[256], err_path[256];
-    snprintf(out_path, sizeof out_path, "%s/stdout.txt", dir);
-    snprintf(err_path, sizeof err_path, "%s/stderr.txt", dir);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
-    int st = posix_spawn(&pid, CK_CLI_PATH, &fa, NULL, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    cr_assert_eq(st, 0, "posix_spawn %s failed", CK_CLI_PATH);
-    int status;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    cr_assert(WIFEXITED(status), "convkit %s died (signal %d)", a0 ? a0 : "",
-              WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    r.rc = WEXITSTATUS(status);
-    slurp_text(out_path, r.out, sizeof r.out);
-    slurp_text(err_path, r.err, sizeof r.err);
-    remove(out_path);
-    remove(err_path);
+    cr_assert_eq(ckt_run_capture(argv, dir, &r), 0, "cannot run %s", CK_CLI_PATH);
+    cr_assert_eq(r.signal, 0, "convkit %s died with signal %d", a0 ? a0 : "", r.signal);
     return &r;
 }
 
 /* A failed run: exit code rc, exactly one stderr line "convkit CMD: ..." containing
  * needle, and the output file(s) absent, with no temporary files left. */
-static void expect_fail(const struct run *r, int rc, const char *cmd, const char *needle,
+static void expect_fail(const struct ckt_run *r, int rc, const char *cmd, const char *needle,
                         const char *out1, const char *out2)
 {
     char prefix[64];
@@ -149,7 +86,7 @@ static void expect_fail(const struct run *r, int rc, const char *cmd, const char
         cr_expect(!exists(out1), "%s must not exist after a failure (%s)", out1, r->err);
     if (out2)
         cr_expect(!exists(out2), "%s must not exist after a failure", out2);
-    cr_expect_eq(temp_files(), 0, "no temporary file left behind");
+    cr_expect_eq(ckt_dir_count(dir, ".tmp-"), 0, "no temporary file left behind");
 }
 
 static void save(const char *path, const float *data, int ndim, size_t d0, size_t d1,
@@ -188,12 +125,12 @@ Test(cli, help_and_version)
 {
     const char *cmds[] = {"conv", "filter", "summary"};
     for (int i = 0; i < 3; i++) {
-        struct run *r = cli(cmds[i], "--help", NULL);
+        struct ckt_run *r = cli(cmds[i], "--help", NULL);
         cr_expect_eq(r->rc, 0, "%s --help: %s", cmds[i], r->err);
         cr_expect_not_null(strstr(r->out, "usage: convkit"), "%s --help prints usage", cmds[i]);
         cr_expect_str_empty(r->err, "%s --help: nothing on stderr", cmds[i]);
     }
-    struct run *r = cli("conv", "--input", "x.npy", "-h", NULL);
+    struct ckt_run *r = cli("conv", "--input", "x.npy", "-h", NULL);
     cr_expect_eq(r->rc, 0, "-h anywhere is help");
     cr_expect_not_null(strstr(r->out, "(C,H,W)"), "conv --help mentions 3-D input");
     r = cli("--help", NULL);
@@ -201,8 +138,8 @@ Test(cli, help_and_version)
     cr_expect_not_null(strstr(r->out, "filter"));
     r = cli("--version", NULL);
     cr_expect_eq(r->rc, 0);
-    cr_expect_eq(strncmp(r->out, "convkit " CONVKIT_VERSION_STRING, 8 + strlen(CONVKIT_VERSION_STRING)),
-                 0, "%s", r->out);
+    const char *want = "convkit " CONVKIT_VERSION_STRING;
+    cr_expect_eq(strncmp(r->out, want, strlen(want)), 0, "%s", r->out);
     r = cli("frobnicate", NULL);
     cr_expect_eq(r->rc, 2);
 }
@@ -234,7 +171,7 @@ Test(cli, conv_forward_matches_reference)
     save(P("x.npy"), x, 4, 2, 4, 9, 8);
     save(P("w.npy"), w, 4, 6, 2, 3, 2);
     save(P("b.npy"), b, 1, 6, 0, 0, 0);
-    struct run *r = cli("conv", "--input", P("x.npy"), "--weights", P("w.npy"), "--bias",
+    struct ckt_run *r = cli("conv", "--input", P("x.npy"), "--weights", P("w.npy"), "--bias",
                         P("b.npy"), ODD_OPTS, "--output", P("y.npy"), NULL);
     cr_assert_eq(r->rc, 0, "%s", r->err);
     struct ck_array y = load(P("y.npy"));
@@ -280,7 +217,7 @@ Test(cli, conv_forward_3d_input_same_padding_float64)
         }
         cr_assert_eq(fclose(f), 0);
     }
-    struct run *r = cli("conv", "--input", P("x64.npy"), "--weights", P("w64.npy"), "--stride",
+    struct ckt_run *r = cli("conv", "--input", P("x64.npy"), "--weights", P("w64.npy"), "--stride",
                         "2", "--padding", "same", "--backend", "naive", "--pass", "forward",
                         "--output", P("y.npy"), NULL);
     cr_assert_eq(r->rc, 0, "%s", r->err);
@@ -307,7 +244,7 @@ Test(cli, conv_backward_data_matches_reference)
     save(P("x.npy"), x, 4, 2, 4, 9, 8);
     save(P("w.npy"), w, 4, 6, 2, 3, 2);
     save(P("dy.npy"), dy, 4, 2, 6, 5, 7);
-    struct run *r = cli("conv", "--pass", "backward-data", "--input", P("x.npy"), "--weights",
+    struct ckt_run *r = cli("conv", "--pass", "backward-data", "--input", P("x.npy"), "--weights",
                         P("w.npy"), "--grad-output", P("dy.npy"), ODD_OPTS, "--output",
                         P("dx.npy"), NULL);
     cr_assert_eq(r->rc, 0, "%s", r->err);
@@ -330,7 +267,7 @@ Test(cli, conv_backward_weights_matches_reference)
     save(P("x.npy"), x, 4, 2, 4, 9, 8);
     save(P("w.npy"), w, 4, 6, 2, 3, 2);
     save(P("dy.npy"), dy, 4, 2, 6, 5, 7);
-    struct run *r = cli("conv", "--pass=backward-weights", "--input", P("x.npy"), "--weights",
+    struct ckt_run *r = cli("conv", "--pass=backward-weights", "--input", P("x.npy"), "--weights",
                         P("w.npy"), "--grad-output", P("dy.npy"), ODD_OPTS, "--output",
                         P("dw.npy"), "--bias-grad", P("db.npy"), NULL);
     cr_assert_eq(r->rc, 0, "%s", r->err);
@@ -386,7 +323,8 @@ Test(cli, conv_usage_errors_exit_2)
     char o[256];
     snprintf(o, sizeof o, "%s", P("out.npy"));
     expect_fail(cli("conv", NULL), 2, "conv", "--input", o, NULL);
-    expect_fail(cli("conv", "--input", P("x.npy"), "--output", o, NULL), 2, "conv", "--weights", o, NULL);
+    expect_fail(cli("conv", "--input", P("x.npy"), "--output", o, NULL), 2, "conv", "--weights",
+                o, NULL);
     expect_fail(cli("conv", "--input", P("x.npy"), "--weights", P("w.npy"), NULL), 2, "conv",
                 "--output", NULL, NULL);
     expect_fail(cli("conv", GOOD, "--output", o, "--frobnicate", "1", NULL), 2, "conv",
@@ -469,7 +407,7 @@ Test(cli, conv_failure_keeps_existing_output)
     write_good_inputs();
     const float old[2] = {7, 8};
     save(P("keep.npy"), old, 1, 2, 0, 0, 0);
-    struct run *r = cli("conv", "--input", P("junk.npy"), "--weights", P("w.npy"), "--output",
+    struct ckt_run *r = cli("conv", "--input", P("junk.npy"), "--weights", P("w.npy"), "--output",
                         P("keep.npy"), NULL);
     cr_expect_eq(r->rc, 1);
     struct ck_array a = load(P("keep.npy"));
@@ -531,8 +469,8 @@ static void expect_pixels(const struct ck_image *img, int c, const float *want, 
 
 Test(cli, filter_real_images_keep_their_size)
 {
-    struct run *r = cli("filter", "--kernel", "edge", "--input", CK_SOURCE_DIR "/assets/camera.png",
-                        "--output", P("cam.png"), NULL);
+    struct ckt_run *r = cli("filter", "--kernel", "edge", "--input",
+                            CK_SOURCE_DIR "/assets/camera.png", "--output", P("cam.png"), NULL);
     cr_assert_eq(r->rc, 0, "%s", r->err);
     struct ck_image img = read_png(P("cam.png"));
     cr_expect_eq(img.channels, 1);
@@ -572,7 +510,7 @@ Test(cli, filter_values_by_hand)
 {
     const float spike[9] = {20, 20, 20, 20, 30, 20, 20, 20, 20};
     write_png(P("spike.png"), spike, 1, 3, 3);
-    struct run *r = cli("filter", "--kernel", "edge", "--input", P("spike.png"), "--output",
+    struct ckt_run *r = cli("filter", "--kernel", "edge", "--input", P("spike.png"), "--output",
                         P("e.png"), NULL);
     cr_assert_eq(r->rc, 0, "%s", r->err);
     struct ck_image img = read_png(P("e.png"));
@@ -618,7 +556,7 @@ Test(cli, filter_rgb_is_depthwise_and_npy_kernels_work)
         rgb[18 + i] = 0;
     }
     write_png(P("rgb.png"), rgb, 3, 3, 3);
-    struct run *r = cli("filter", "--kernel", "blur", "--input", P("rgb.png"), "--output",
+    struct ckt_run *r = cli("filter", "--kernel", "blur", "--input", P("rgb.png"), "--output",
                         P("b.png"), NULL);
     cr_assert_eq(r->rc, 0, "%s", r->err);
     struct ck_image img = read_png(P("b.png"));

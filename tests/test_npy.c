@@ -6,7 +6,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,44 +14,25 @@
 #include <unistd.h>
 
 #include "convkit/convkit.h"
+#include "files.h"
 
 static char dir[64];
 
 static void make_dir(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/ck_npy_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    cr_assert_eq(ckt_tmpdir_make(dir, sizeof dir, "ck_npy"), 0);
 }
 
-/* Remove every file in dir and dir itself. */
 static void remove_dir(void)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char p[512];
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            remove(p);
-        }
-    closedir(d);
-    rmdir(dir);
+    ckt_tmpdir_remove(dir);
 }
 
 TestSuite(npy, .init = make_dir, .fini = remove_dir);
 
 static int count_entries(void)
 {
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-    if (d)
-        closedir(d);
-    return n;
+    return ckt_dir_count(dir, NULL);
 }
 
 static const char *path_of(const char *name)
@@ -132,8 +112,8 @@ Test(npy, reads_handmade_f4_and_f8)
 
     /* float64 converts to the nearest float32; key order and quotes may vary */
     const double d[3] = {0.1, -1e10, 123456789.0};
-    make_npy(path_of("f8.npy"), 1, "{\"shape\": (3,), \"fortran_order\": False, \"descr\": \"<f8\"}",
-             d, sizeof d);
+    make_npy(path_of("f8.npy"), 1,
+             "{\"shape\": (3,), \"fortran_order\": False, \"descr\": \"<f8\"}", d, sizeof d);
     cr_assert_eq(ck_npy_read(path_of("f8.npy"), &a, msg, sizeof msg), CK_OK, "%s", msg);
     cr_expect_eq(a.ndim, 1);
     cr_expect_eq(a.shape[0], 3);

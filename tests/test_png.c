@@ -7,7 +7,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
@@ -17,43 +16,25 @@
 #include <unistd.h>
 
 #include "convkit/convkit.h"
+#include "files.h"
 
 static char dir[64];
 
 static void make_dir(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/ck_png_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    cr_assert_eq(ckt_tmpdir_make(dir, sizeof dir, "ck_png"), 0);
 }
 
 static void remove_dir(void)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char p[512];
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            remove(p);
-        }
-    closedir(d);
-    rmdir(dir);
+    ckt_tmpdir_remove(dir);
 }
 
 TestSuite(png, .init = make_dir, .fini = remove_dir);
 
 static int count_entries(void)
 {
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-    if (d)
-        closedir(d);
-    return n;
+    return ckt_dir_count(dir, NULL);
 }
 
 static const char *path_of(const char *name)
@@ -117,8 +98,9 @@ static void expect_plane(const struct ck_image *img, int c, const double *want)
 {
     size_t plane = (size_t)img->width * img->height;
     for (size_t i = 0; i < plane; i++)
-        cr_expect_float_eq(img->data[c * plane + i], want[i], 1e-4, "channel %d pixel %zu: %g vs %g",
-                           c, i, img->data[c * plane + i], want[i]);
+        cr_expect_float_eq(img->data[c * plane + i], want[i], 1e-4,
+                           "channel %d pixel %zu: %g vs %g", c, i, img->data[c * plane + i],
+                           want[i]);
 }
 
 Test(png, palette_with_and_without_transparency)
