@@ -16,6 +16,7 @@
 static const struct ck_conv_backend *const backends[] = {
     &ck_backend_naive,
     &ck_backend_im2col,
+    &ck_backend_avx2,
 };
 
 size_t ck_backend_count(void)

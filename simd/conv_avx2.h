@@ -1,0 +1,62 @@
+/* conv_avx2.h - the AVX2/FMA direct-convolution micro-kernels of backend "avx2".
+ *
+ * Included by the portable driver src/conv_avx2.c, so no vector types appear here:
+ * each kernel takes one job struct of pointers, strides and counts. Only call them
+ * when CONVKIT_HAVE_AVX2 is defined and the CPU has AVX2 and FMA. The kernels never
+ * allocate, never thread, and do not know about NCHW: all layouts are blocked by 8
+ * channels (one ymm) and described by the strides below; the driver converts.
+ */
+#ifndef CONVKIT_CONV_AVX2_H
+#define CONVKIT_CONV_AVX2_H
+
+#include <stddef.h>
+
+/*
+ * Row kernel (forward and backward-data): one segment of npix output pixels of one
+ * output row, for nob (1..4) output blocks of 8 channels. Register tile: nob x ur
+ * accumulators (4x3, 3x4, 2x6, 1x12), 8 output channels in the lanes of each.
+ *
+ *   dst[ob*dst_ob + j*dst_pix + lane] (=|+=) sum over b < nblk, t < ntap, ch < blk_len of
+ *       src[b*src_blk + tap_src[t] + j*src_pix + ch*src_ch]           (broadcast)
+ *     * w  [ob*w_ob + b*w_blk + tap_w[t] + ch*8 + lane]                 (vector)
+ *
+ * Every src element named above must be readable (the driver pads the input, so no
+ * bounds checks). accumulate = 0 overwrites dst with bias[ob*8 + lane] (or 0 if bias is
+ * NULL) plus the sum; accumulate = 1 adds the sum to dst. ntap = 0 is allowed.
+ */
+struct ck_dconv_row {
+    const float *src, *w, *bias;
+    float *dst;
+    const ptrdiff_t *tap_src, *tap_w; /* ntap offsets (floats) into src and w */
+    int ntap, nblk, blk_len, npix, nob, accumulate;
+    ptrdiff_t src_blk, src_ch, src_pix;
+    ptrdiff_t w_blk, w_ob;
+    ptrdiff_t dst_pix, dst_ob;
+};
+void ck_dconv_row__avx2(const struct ck_dconv_row *job);
+
+/*
+ * Weight-gradient kernel: for nkb (1..4) blocks of 8 output channels and nitem (<= 12/nkb)
+ * "items" (an item is one input channel at one filter tap), accumulate over nrow x npix
+ * output pixels the outer product of dy (8 channels, vector) and x (broadcast):
+ *
+ *   dw[kb*dw_kb + i*8 + lane] (=|+=) sum over row < nrow, q < npix of
+ *       dy[kb*dy_kb + row*dy_row + q*8 + lane] * src[item[i] + row*src_row + q*src_pix]
+ *
+ * The sum runs in the fixed order (row, q), so results never depend on threading.
+ */
+struct ck_dconv_wgrad {
+    const float *dy, *src;
+    float *dw;
+    const ptrdiff_t *item; /* nitem offsets (floats) into src */
+    int nkb, nitem, nrow, npix, accumulate;
+    ptrdiff_t dy_kb, dy_row;
+    ptrdiff_t src_row, src_pix;
+    ptrdiff_t dw_kb;
+};
+void ck_dconv_wgrad__avx2(const struct ck_dconv_wgrad *job);
+
+/* Largest register tile width for a given number of 8-channel blocks (1..4). */
+#define CK_DCONV_UR(nb) ((nb) == 1 ? 12 : (nb) == 2 ? 6 : (nb) == 3 ? 4 : 3)
+
+#endif

@@ -1,0 +1,582 @@
+/* conv_avx2.c - backend "avx2": direct convolution with AVX2/FMA micro-kernels.
+ *
+ * The driver: it converts NCHW/KCRS at the backend boundary into blocked layouts in the
+ * caller's workspace (activations NCHW8c with the convolution padding materialised as
+ * zeros, weights blocked 8x8), runs the register-blocked kernels of simd/conv_avx2_*.c
+ * under OpenMP, and converts the result back. Any filter, stride, asymmetric padding,
+ * dilation and groups (channel counts padded to 8 per group). Compiled without vector
+ * flags: the kernels are only called when CONVKIT_HAVE_AVX2 is defined.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "convkit/cpu.h"
+#include "internal.h"
+#ifdef CONVKIT_HAVE_AVX2
+#include "conv_avx2.h"
+#endif
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Tuning knobs (measured on the 2-core Zen 1 target). */
+enum {
+    FWD_NOB = 4,          /* output blocks per forward/backward-data register tile */
+    WG_NKB = 2,           /* weight-gradient tile: 2 blocks of 8 k x 6 items */
+    WG_NIT = 6,
+    L1_WEIGHT_BYTES = 16384, /* weights kept hot per reduction chunk */
+    WG_TILE_PIXELS = 256, /* output pixels per weight-gradient kernel call */
+    MIN_WORK_ITEMS = 16,  /* split output rows until there are this many work items */
+};
+
+/* Everything derived from one problem. Blocked tensors are [..][blocks][rows][cols][8]. */
+struct geom {
+    int N, C, H, W, K, R, S, P, Q, G, Cg, Kg;
+    int sh, sw, pt, pl, dh, dw;
+    int T;          /* filter taps R*S */
+    int CB, KB;     /* 8-channel blocks per group of input / output channels */
+    int flat;       /* x kept as padded planes: few input channels (first layer) */
+    int XB, RL;     /* x blocks per group, channels per block: (CB, 8) or (1, Cg) */
+    int Hp, Wp;     /* x with the convolution padding materialised */
+    size_t xpix, xch, xblk; /* x strides (floats): pixel, channel, block */
+    size_t items;   /* reduction items per output block: XB*T*RL */
+    int dpt, dpl, Pp, Qp; /* dy padded so backward-data needs no bounds checks */
+};
+
+static int ceil_div(int a, int b)
+{
+    return (a + b - 1) / b;
+}
+
+static void geom_init(struct geom *g, const struct ck_conv_params *p)
+{
+    memset(g, 0, sizeof *g);
+    g->N = p->N, g->C = p->C, g->H = p->H, g->W = p->W, g->K = p->K, g->R = p->R;
+    g->S = p->S, g->G = p->groups, g->Cg = p->C / p->groups, g->Kg = p->K / p->groups;
+    g->sh = p->stride_h, g->sw = p->stride_w, g->pt = p->pad_top, g->pl = p->pad_left;
+    g->dh = p->dilation_h, g->dw = p->dilation_w;
+    ck_conv_output_size(p, &g->P, &g->Q);
+    g->T = g->R * g->S;
+    g->CB = ceil_div(g->Cg, 8), g->KB = ceil_div(g->Kg, 8);
+    g->flat = g->Cg < 8;
+    g->XB = g->flat ? 1 : g->CB, g->RL = g->flat ? g->Cg : 8;
+    g->Hp = g->H + p->pad_top + p->pad_bottom, g->Wp = g->W + p->pad_left + p->pad_right;
+    g->xpix = g->flat ? 1 : 8;
+    g->xch = g->flat ? (size_t)g->Hp * g->Wp : 1;
+    g->xblk = (size_t)g->Hp * g->Wp * (size_t)g->RL;
+    g->items = (size_t)g->XB * g->T * g->RL;
+    g->dpt = ceil_div((g->R - 1) * g->dh, g->sh), g->dpl = ceil_div((g->S - 1) * g->dw, g->sw);
+    g->Pp = g->dpt + CK_MAX(g->P, (g->H - 1 + g->pt) / g->sh + 1);
+    g->Qp = g->dpl + CK_MAX(g->Q, (g->W - 1 + g->pl) / g->sw + 1);
+}
+
+/* ---- workspace ------------------------------------------------------------------ */
+
+/* The pieces of one pass's workspace; unused ones stay NULL. */
+struct bufs {
+    float *x, *dy, *w, *out, *bias;
+    ptrdiff_t *tap_src, *tap_w, *item;
+    int *phase; /* backward-data: taps of phase ph are [phase[ph], phase[ph+1]) */
+};
+
+/* Saturating size arithmetic: SIZE_MAX means "does not fit". */
+static size_t mul_sat(size_t a, size_t b)
+{
+    return (a != 0 && b > SIZE_MAX / a) ? SIZE_MAX : a * b;
+}
+
+static size_t prod(size_t a, size_t b, size_t c, size_t d)
+{
+    return mul_sat(mul_sat(a, b), mul_sat(c, d));
+}
+
+/* Append a 64-byte aligned region of n bytes at *off; returns its offset. */
+static size_t take(size_t *off, size_t n)
+{
+    size_t at = *off;
+    if (at == SIZE_MAX || n >= SIZE_MAX - 128 - at) {
+        *off = SIZE_MAX;
+        return 0;
+    }
+    *off = (at + n + 63) & ~(size_t)63;
+    return at;
+}
+
+/* Lay out the workspace of pass; with base == NULL only the size is computed. Returns the
+ * bytes needed (64 extra so a misaligned base can be aligned), SIZE_MAX on overflow. */
+static size_t carve(const struct geom *g, enum ck_conv_pass pass, void *base, struct bufs *b)
+{
+    const size_t f = sizeof(float), nx = (size_t)g->N * g->G;
+    size_t x = 0, dy = 0, w = 0, out = 0, bias = 0, ts = 0, tw = 0, item = 0, ph = 0;
+    size_t off = 0;
+    if (pass == CK_PASS_FORWARD || pass == CK_PASS_BACKWARD_WEIGHTS) {
+        x = take(&off, mul_sat(prod(nx, g->XB, g->xblk, 1), f));
+        w = take(&off, prod((size_t)g->G * g->KB, g->items, 8, f));
+    }
+    if (pass == CK_PASS_FORWARD) {
+        out = take(&off, prod(nx * g->KB, (size_t)g->P * g->Q, 8, f));
+        bias = take(&off, prod((size_t)g->G, g->KB, 8, f));
+        ts = take(&off, mul_sat((size_t)g->T, sizeof(ptrdiff_t)));
+        tw = take(&off, mul_sat((size_t)g->T, sizeof(ptrdiff_t)));
+    } else if (pass == CK_PASS_BACKWARD_DATA) {
+        dy = take(&off, prod(nx * g->KB, (size_t)g->Pp * g->Qp, 8, f));
+        w = take(&off, prod((size_t)g->G * g->CB, (size_t)g->KB * g->T, 64, f));
+        out = take(&off, prod(nx * g->CB, (size_t)g->H * g->W, 8, f));
+        ts = take(&off, mul_sat((size_t)g->T, sizeof(ptrdiff_t)));
+        tw = take(&off, mul_sat((size_t)g->T, sizeof(ptrdiff_t)));
+        ph = take(&off, mul_sat((size_t)g->sh * g->sw + 1, sizeof(int)));
+    } else {
+        dy = take(&off, prod(nx * g->KB, (size_t)g->P * g->Q, 8, f));
+        item = take(&off, mul_sat(g->items, sizeof(ptrdiff_t)));
+    }
+    if (off == SIZE_MAX || off > SIZE_MAX - 64)
+        return SIZE_MAX;
+    if (base && b) {
+        char *a = (char *)(((uintptr_t)base + 63) & ~(uintptr_t)63);
+        memset(b, 0, sizeof *b);
+        if (pass == CK_PASS_FORWARD || pass == CK_PASS_BACKWARD_WEIGHTS)
+            b->x = (float *)(a + x), b->w = (float *)(a + w);
+        if (pass == CK_PASS_FORWARD)
+            b->out = (float *)(a + out), b->bias = (float *)(a + bias);
+        if (pass == CK_PASS_BACKWARD_DATA) {
+            b->dy = (float *)(a + dy), b->w = (float *)(a + w), b->out = (float *)(a + out);
+            b->phase = (int *)(a + ph);
+        }
+        if (pass != CK_PASS_BACKWARD_WEIGHTS)
+            b->tap_src = (ptrdiff_t *)(a + ts), b->tap_w = (ptrdiff_t *)(a + tw);
+        else
+            b->dy = (float *)(a + dy), b->item = (ptrdiff_t *)(a + item);
+    }
+    return off + 64;
+}
+
+static size_t avx2_workspace_size(const struct ck_conv_params *p, enum ck_conv_pass pass)
+{
+    struct geom g;
+    geom_init(&g, p);
+    return carve(&g, pass, NULL, NULL);
+}
+
+static enum ck_status avx2_supports(const struct ck_conv_params *p, enum ck_conv_pass pass,
+                                    char *why, size_t why_len)
+{
+#ifndef CONVKIT_HAVE_AVX2
+    (void)p, (void)pass;
+    ck__msg(why, why_len, "backend 'avx2': this build has no AVX2/FMA kernels "
+                          "(configured with CONVKIT_AVX2=OFF or the compiler lacks -mavx2 -mfma)");
+    return CK_ERR_UNSUPPORTED;
+#else
+    if (avx2_workspace_size(p, pass) == SIZE_MAX) {
+        ck__msg(why, why_len, "backend 'avx2': the blocked copies of this problem would not "
+                              "fit in the address space");
+        return CK_ERR_UNSUPPORTED;
+    }
+    (void)why, (void)why_len;
+    return CK_OK;
+#endif
+}
+
+#ifdef CONVKIT_HAVE_AVX2
+
+/* ---- layout conversion (NCHW <-> blocked) ---------------------------------------- */
+
+/* dst[Hp][Wp][8] = channels c < nc of src[c][H][W] (plane stride H*W) placed at
+ * (top, left); zero everywhere else, including lanes nc..7. */
+static void pack_block8(const float *src, int nc, int H, int W, float *dst, int Hp, int Wp,
+                        int top, int left)
+{
+    const size_t hw = (size_t)H * W;
+    memset(dst, 0, (size_t)top * Wp * 8 * sizeof(float));
+    for (int h = 0; h < H; h++) {
+        float *d = dst + ((size_t)(top + h) * Wp) * 8;
+        memset(d, 0, (size_t)left * 8 * sizeof(float));
+        float *di = d + (size_t)left * 8;
+        const float *s = src + (size_t)h * W;
+        for (int w = 0; w < W; w++) {
+            for (int c = 0; c < nc; c++)
+                di[(size_t)w * 8 + c] = s[c * hw + w];
+            for (int c = nc; c < 8; c++)
+                di[(size_t)w * 8 + c] = 0.0f;
+        }
+        memset(di + (size_t)W * 8, 0, (size_t)(Wp - left - W) * 8 * sizeof(float));
+    }
+    memset(dst + (size_t)(top + H) * Wp * 8, 0,
+           (size_t)(Hp - top - H) * Wp * 8 * sizeof(float));
+}
+
+/* Rows p0..p1-1 of channels c < nc: dst[c][P][Q] (plane stride P*Q) = src[P][Q][8]. */
+static void unpack_block8(const float *src, int nc, int P, int Q, int p0, int p1, float *dst)
+{
+    const size_t pq = (size_t)P * Q;
+    for (int c = 0; c < nc; c++) {
+        float *d = dst + c * pq;
+        for (size_t i = (size_t)p0 * Q; i < (size_t)p1 * Q; i++)
+            d[i] = src[i * 8 + c];
+    }
+}
+
+/* xb = x (N,C,H,W) blocked per group with the padding materialised:
+ * [N][G][XB][Hp][Wp][8] (blocked) or [N][G][Cg][Hp][Wp] (flat). */
+static void pack_x(const struct geom *g, const float *x, float *xb)
+{
+    const size_t hw = (size_t)g->H * g->W;
+    if (!g->flat) {
+        const int nblk = g->N * g->G * g->CB;
+        #pragma omp parallel for schedule(static)
+        for (int i = 0; i < nblk; i++) {
+            const int cb = i % g->CB, ng = i / g->CB; /* ng = n*G + group */
+            const int c0 = cb * 8, nc = CK_MIN(8, g->Cg - c0);
+            const float *src = x + ((size_t)ng * g->Cg + c0) * hw;
+            pack_block8(src, nc, g->H, g->W, xb + (size_t)i * g->xblk, g->Hp, g->Wp, g->pt,
+                        g->pl);
+        }
+        return;
+    }
+    const int nplane = g->N * g->C;
+    #pragma omp parallel for schedule(static)
+    for (int i = 0; i < nplane; i++) {
+        float *d = xb + (size_t)i * g->Hp * g->Wp;
+        memset(d, 0, (size_t)g->Hp * g->Wp * sizeof(float));
+        for (int h = 0; h < g->H; h++)
+            memcpy(d + (size_t)(g->pt + h) * g->Wp + g->pl, x + i * hw + (size_t)h * g->W,
+                   (size_t)g->W * sizeof(float));
+    }
+}
+
+/* dyb = dy (N,K,P,Q) blocked per group, [N][G][KB][rows][cols][8] with the dy pixel (0,0)
+ * at (top, left) of a rows x cols plane. */
+static void pack_dy(const struct geom *g, const float *dy, float *dyb, int rows, int cols,
+                    int top, int left)
+{
+    const size_t pq = (size_t)g->P * g->Q, plane = (size_t)rows * cols * 8;
+    const int nblk = g->N * g->G * g->KB;
+    #pragma omp parallel for schedule(static)
+    for (int i = 0; i < nblk; i++) {
+        const int kb = i % g->KB, ng = i / g->KB;
+        const int k0 = kb * 8, nk = CK_MIN(8, g->Kg - k0);
+        pack_block8(dy + ((size_t)ng * g->Kg + k0) * pq, nk, g->P, g->Q, dyb + i * plane, rows,
+                    cols, top, left);
+    }
+}
+
+/* Forward weights wf[G][KB][XB][T][RL][8k] from w (K,Cg,R,S); zero where k or c pads. */
+static void pack_w_fwd(const struct geom *g, const float *w, float *wf)
+{
+    const int n = g->G * g->KB;
+    #pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) {
+        const int gi = i / g->KB, kb = i % g->KB;
+        float *d = wf + (size_t)i * g->items * 8;
+        for (size_t it = 0; it < g->items; it++) {
+            const int ci = (int)(it % g->RL), t = (int)(it / g->RL % g->T);
+            const int c = (int)(it / ((size_t)g->RL * g->T)) * 8 + ci; /* flat: xb = 0 */
+            for (int kl = 0; kl < 8; kl++) {
+                const int kg = kb * 8 + kl;
+                d[it * 8 + kl] = (kg < g->Kg && c < g->Cg)
+                    ? w[(((size_t)gi * g->Kg + kg) * g->Cg + c) * g->T + t] : 0.0f;
+            }
+        }
+    }
+}
+
+/* Backward-data weights wd[G][CB][KB][T][8k][8c] from w (K,Cg,R,S); zero padded. */
+static void pack_w_bwd(const struct geom *g, const float *w, float *wd)
+{
+    const int n = g->G * g->CB;
+    #pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) {
+        const int gi = i / g->CB, cb = i % g->CB;
+        float *d = wd + (size_t)i * g->KB * g->T * 64;
+        for (int kb = 0; kb < g->KB; kb++)
+            for (int t = 0; t < g->T; t++)
+                for (int kl = 0; kl < 8; kl++)
+                    for (int cl = 0; cl < 8; cl++) {
+                        const int kg = kb * 8 + kl, c = cb * 8 + cl;
+                        *d++ = (kg < g->Kg && c < g->Cg)
+                            ? w[(((size_t)gi * g->Kg + kg) * g->Cg + c) * g->T + t] : 0.0f;
+                    }
+    }
+}
+
+
+/* Work items (rows of output split into blocks) so that 2+ threads always have work;
+ * fixed by the problem, never by the thread count. */
+static int row_blocks(int items, int rows)
+{
+    return CK_MAX(1, CK_MIN(rows, ceil_div(MIN_WORK_ITEMS, CK_MAX(items, 1))));
+}
+
+/* ---- forward ------------------------------------------------------------------------ */
+
+/* x is (N,C,H,W), w is (K,C/G,R,S), bias is (K) or NULL, y is (N,K,P,Q).
+ * Work item = (image, group, NOB output blocks, block of output rows); its output is
+ * computed over reduction chunks that keep the chunk's weights in L1, then converted. */
+static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *x,
+                                   const float *w, const float *bias, float *y, void *ws,
+                                   size_t ws_size)
+{
+    (void)ws_size;
+    struct geom g;
+    struct bufs b;
+    geom_init(&g, p);
+    carve(&g, CK_PASS_FORWARD, ws, &b);
+    pack_x(&g, x, b.x);
+    pack_w_fwd(&g, w, b.w);
+    for (int i = 0; i < g.G * g.KB * 8; i++) {
+        const int kg = i % (g.KB * 8);
+        b.bias[i] = (bias && kg < g.Kg) ? bias[i / (g.KB * 8) * g.Kg + kg] : 0.0f;
+    }
+    for (int t = 0; t < g.T; t++) {
+        b.tap_src[t] = (ptrdiff_t)(((size_t)(t / g.S) * g.dh * g.Wp + (size_t)(t % g.S) * g.dw) * g.xpix);
+        b.tap_w[t] = (ptrdiff_t)t * g.RL * 8;
+    }
+    const int nob_max = CK_MIN(FWD_NOB, g.KB), ngrp = ceil_div(g.KB, nob_max);
+    const size_t wblk = (size_t)g.T * g.RL * 8; /* weight floats per (kb, xb) */
+    const int chunk = CK_MAX(1, (int)(L1_WEIGHT_BYTES / (nob_max * wblk * sizeof(float))));
+    const int nrb = row_blocks(g.N * g.G * ngrp, g.P), rpb = ceil_div(g.P, nrb);
+    const size_t pq8 = (size_t)g.P * g.Q * 8;
+    const long items = (long)g.N * g.G * ngrp * nrb;
+    #pragma omp parallel for schedule(dynamic, 1)
+    for (long it = 0; it < items; it++) {
+        const int rb = (int)(it % nrb), kgp = (int)(it / nrb % ngrp);
+        const int gi = (int)(it / ((long)nrb * ngrp) % g.G), n = (int)(it / ((long)nrb * ngrp * g.G));
+        const int kb0 = kgp * nob_max, nob = CK_MIN(nob_max, g.KB - kb0);
+        const int p0 = rb * rpb, p1 = CK_MIN(g.P, p0 + rpb);
+        const size_t ng = (size_t)n * g.G + gi;
+        float *yb = b.out + (ng * g.KB + kb0) * pq8;
+        for (int cb0 = 0; cb0 < g.XB; cb0 += chunk) {
+            struct ck_dconv_row job = {
+                .w = b.w + (((size_t)gi * g.KB + kb0) * g.XB + cb0) * wblk,
+                .bias = b.bias + ((size_t)gi * g.KB + kb0) * 8,
+                .tap_src = b.tap_src, .tap_w = b.tap_w,
+                .ntap = g.T, .nblk = CK_MIN(chunk, g.XB - cb0), .blk_len = g.RL,
+                .npix = g.Q, .nob = nob, .accumulate = cb0 > 0,
+                .src_blk = (ptrdiff_t)g.xblk, .src_ch = (ptrdiff_t)g.xch,
+                .src_pix = (ptrdiff_t)(g.sw * g.xpix),
+                .w_blk = (ptrdiff_t)wblk, .w_ob = (ptrdiff_t)(wblk * g.XB),
+                .dst_pix = 8, .dst_ob = (ptrdiff_t)pq8,
+            };
+            const float *x_n = b.x + (ng * g.XB + cb0) * g.xblk;
+            for (int op = p0; op < p1; op++) {
+                job.src = x_n + (size_t)op * g.sh * g.Wp * g.xpix;
+                job.dst = yb + (size_t)op * g.Q * 8;
+                ck_dconv_row__avx2(&job);
+            }
+        }
+        for (int ob = 0; ob < nob; ob++) {
+            const int k0 = (kb0 + ob) * 8;
+            unpack_block8(yb + ob * pq8, CK_MIN(8, g.Kg - k0), g.P, g.Q, p0, p1,
+                          y + (ng * g.Kg + k0) * (pq8 / 8));
+        }
+    }
+    return CK_OK;
+}
+
+/* ---- backward-data ---------------------------------------------------------------- */
+
+/* dy is (N,K,P,Q), w is (K,C/G,R,S), dx is (N,C,H,W).
+ * dx[h][w] gathers dy[p][q] * w[r][s] over taps with h + pt = p*sh + r*dh (same for
+ * columns). Input rows h with (h + pt) % sh == rho and columns with (w + pl) % sw == phi
+ * see the same taps ("phase" rho*sw + phi) at fixed offsets from dy pixel
+ * ((h + pt) / sh, (w + pl) / sw); one kernel call computes one row of one column phase,
+ * its pixels sw apart in dx and adjacent in dy. dy is zero padded so that taps falling
+ * outside [0,P) x [0,Q) read zeros. */
+static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const float *dy,
+                                         const float *w, float *dx, void *ws, size_t ws_size)
+{
+    (void)ws_size;
+    struct geom g;
+    struct bufs b;
+    geom_init(&g, p);
+    carve(&g, CK_PASS_BACKWARD_DATA, ws, &b);
+    pack_dy(&g, dy, b.dy, g.Pp, g.Qp, g.dpt, g.dpl);
+    pack_w_bwd(&g, w, b.w);
+    const ptrdiff_t row8 = (ptrdiff_t)g.Qp * 8;
+    int nt = 0;
+    for (int rho = 0; rho < g.sh; rho++)
+        for (int phi = 0; phi < g.sw; phi++) {
+            b.phase[rho * g.sw + phi] = nt;
+            for (int t = 0; t < g.T; t++) {
+                const int r = t / g.S, s = t % g.S;
+                if ((r * g.dh) % g.sh != rho || (s * g.dw) % g.sw != phi)
+                    continue;
+                b.tap_src[nt] = -(ptrdiff_t)((r * g.dh - rho) / g.sh) * row8 -
+                                (ptrdiff_t)((s * g.dw - phi) / g.sw) * 8;
+                b.tap_w[nt++] = (ptrdiff_t)t * 64;
+            }
+        }
+    b.phase[g.sh * g.sw] = nt;
+    const int nob_max = CK_MIN(FWD_NOB, g.CB), ngrp = ceil_div(g.CB, nob_max);
+    const size_t wblk = (size_t)g.T * 64; /* weight floats per (cb, kb) */
+    const int chunk = CK_MAX(1, (int)(L1_WEIGHT_BYTES / (nob_max * wblk * sizeof(float))));
+    const int nrb = row_blocks(g.N * g.G * ngrp, g.H), rpb = ceil_div(g.H, nrb);
+    const size_t hw8 = (size_t)g.H * g.W * 8, dyplane = (size_t)g.Pp * g.Qp * 8;
+    const long items = (long)g.N * g.G * ngrp * nrb;
+    #pragma omp parallel for schedule(dynamic, 1)
+    for (long it = 0; it < items; it++) {
+        const int rb = (int)(it % nrb), cgp = (int)(it / nrb % ngrp);
+        const int gi = (int)(it / ((long)nrb * ngrp) % g.G), n = (int)(it / ((long)nrb * ngrp * g.G));
+        const int cb0 = cgp * nob_max, nob = CK_MIN(nob_max, g.CB - cb0);
+        const int h0 = rb * rpb, h1 = CK_MIN(g.H, h0 + rpb);
+        const size_t ng = (size_t)n * g.G + gi;
+        float *dxb = b.out + (ng * g.CB + cb0) * hw8;
+        for (int kb0 = 0; kb0 < g.KB; kb0 += chunk) {
+            struct ck_dconv_row job = {
+                .w = b.w + (((size_t)gi * g.CB + cb0) * g.KB + kb0) * wblk,
+                .nblk = CK_MIN(chunk, g.KB - kb0), .blk_len = 8,
+                .nob = nob, .accumulate = kb0 > 0,
+                .src_blk = (ptrdiff_t)dyplane, .src_ch = 1, .src_pix = 8,
+                .w_blk = (ptrdiff_t)wblk, .w_ob = (ptrdiff_t)(wblk * g.KB),
+                .dst_pix = (ptrdiff_t)g.sw * 8, .dst_ob = (ptrdiff_t)hw8,
+            };
+            const float *dy_n = b.dy + (ng * g.KB + kb0) * dyplane;
+            for (int h = h0; h < h1; h++) {
+                const int rho = (h + g.pt) % g.sh, hb = (h + g.pt) / g.sh;
+                for (int phi = 0; phi < g.sw; phi++) {
+                    const int w0 = ((phi - g.pl) % g.sw + g.sw) % g.sw;
+                    if (w0 >= g.W)
+                        continue;
+                    const int ph = rho * g.sw + phi, wb0 = (w0 + g.pl) / g.sw;
+                    job.tap_src = b.tap_src + b.phase[ph];
+                    job.tap_w = b.tap_w + b.phase[ph];
+                    job.ntap = b.phase[ph + 1] - b.phase[ph];
+                    job.npix = (g.W - 1 - w0) / g.sw + 1;
+                    job.src = dy_n + (size_t)(hb + g.dpt) * row8 + (size_t)(wb0 + g.dpl) * 8;
+                    job.dst = dxb + ((size_t)h * g.W + w0) * 8;
+                    ck_dconv_row__avx2(&job);
+                }
+            }
+        }
+        for (int ob = 0; ob < nob; ob++) {
+            const int c0 = (cb0 + ob) * 8;
+            unpack_block8(dxb + ob * hw8, CK_MIN(8, g.Cg - c0), g.H, g.W, h0, h1,
+                          dx + (ng * g.Cg + c0) * (hw8 / 8));
+        }
+    }
+    return CK_OK;
+}
+
+/* ---- backward-weights ------------------------------------------------------------- */
+
+/* x is (N,C,H,W), dy is (N,K,P,Q), dw is (K,C/G,R,S), db is (K) or NULL.
+ * The blocked gradient dwb[G][KB][items][8k] (items as in the forward weights) is cut
+ * into tiles of WG_NKB k-blocks x WG_NIT items; each thread owns a fixed contiguous range
+ * of tiles and sums every tile over (n, p, q) in that order, so dw is bit-identical for
+ * any thread count. */
+static enum ck_status avx2_backward_weights(const struct ck_conv_params *p, const float *x,
+                                           const float *dy, float *dw, float *db, void *ws,
+                                           size_t ws_size)
+{
+    (void)ws_size;
+    struct geom g;
+    struct bufs b;
+    geom_init(&g, p);
+    carve(&g, CK_PASS_BACKWARD_WEIGHTS, ws, &b);
+    pack_x(&g, x, b.x);
+    pack_dy(&g, dy, b.dy, g.P, g.Q, 0, 0);
+    for (size_t i = 0; i < g.items; i++) {
+        const int ci = (int)(i % g.RL), t = (int)(i / g.RL % g.T), xb = (int)(i / ((size_t)g.RL * g.T));
+        b.item[i] = (ptrdiff_t)(xb * g.xblk + ci * g.xch +
+                                ((size_t)(t / g.S) * g.dh * g.Wp + (size_t)(t % g.S) * g.dw) * g.xpix);
+    }
+    float *dwb = b.w;
+    const int nkb_max = CK_MIN(WG_NKB, g.KB), nkg = ceil_div(g.KB, nkb_max);
+    const int nit = (int)((g.items + WG_NIT - 1) / WG_NIT);
+    const long tiles = (long)g.G * nkg * nit;
+    const int rows = CK_MAX(1, CK_MIN(g.P, WG_TILE_PIXELS / g.Q));
+    const size_t pq8 = (size_t)g.P * g.Q * 8;
+    #pragma omp parallel
+    {
+        int tid = 0, nth = 1;
+#ifdef _OPENMP
+        tid = omp_get_thread_num(), nth = omp_get_num_threads();
+#endif
+        const long t0 = tiles * tid / nth, t1 = tiles * (tid + 1) / nth;
+        for (int n = 0; n < g.N; n++)
+            for (int p0 = 0; p0 < g.P; p0 += rows)
+                for (long t = t0; t < t1; t++) {
+                    const int ti = (int)(t % nit), kg = (int)(t / nit % nkg), gi = (int)(t / ((long)nit * nkg));
+                    const int kb0 = kg * nkb_max, i0 = ti * WG_NIT;
+                    const size_t ng = (size_t)n * g.G + gi;
+                    struct ck_dconv_wgrad job = {
+                        .dy = b.dy + (ng * g.KB + kb0) * pq8 + (size_t)p0 * g.Q * 8,
+                        .src = b.x + ng * g.XB * g.xblk + (size_t)p0 * g.sh * g.Wp * g.xpix,
+                        .dw = dwb + ((size_t)gi * g.KB + kb0) * g.items * 8 + (size_t)i0 * 8,
+                        .item = b.item + i0,
+                        .nkb = CK_MIN(nkb_max, g.KB - kb0),
+                        .nitem = (int)CK_MIN((size_t)WG_NIT, g.items - i0),
+                        .nrow = CK_MIN(rows, g.P - p0), .npix = g.Q,
+                        .accumulate = n > 0 || p0 > 0,
+                        .dy_kb = (ptrdiff_t)pq8, .dy_row = (ptrdiff_t)g.Q * 8,
+                        .src_row = (ptrdiff_t)((size_t)g.sh * g.Wp * g.xpix),
+                        .src_pix = (ptrdiff_t)(g.sw * g.xpix),
+                        .dw_kb = (ptrdiff_t)(g.items * 8),
+                    };
+                    ck_dconv_wgrad__avx2(&job);
+                }
+    }
+    /* dw (K,Cg,R,S) from dwb, dropping the channel padding */
+    #pragma omp parallel for schedule(static)
+    for (int k = 0; k < g.K; k++) {
+        const int gi = k / g.Kg, kg = k % g.Kg;
+        const float *src = dwb + ((size_t)gi * g.KB + kg / 8) * g.items * 8 + kg % 8;
+        for (int c = 0; c < g.Cg; c++)
+            for (int t = 0; t < g.T; t++) {
+                const size_t i = ((size_t)(c / g.RL) * g.T + t) * g.RL + c % g.RL;
+                dw[((size_t)k * g.Cg + c) * g.T + t] = src[i * 8];
+            }
+    }
+    if (db) {
+        const size_t pq = (size_t)g.P * g.Q;
+        #pragma omp parallel for schedule(static)
+        for (int k = 0; k < g.K; k++) {
+            double acc = 0.0;
+            for (int n = 0; n < g.N; n++) {
+                const float *dy_nk = dy + ((size_t)n * g.K + k) * pq;
+                for (size_t i = 0; i < pq; i++)
+                    acc += dy_nk[i];
+            }
+            db[k] = (float)acc;
+        }
+    }
+    return CK_OK;
+}
+
+#endif /* CONVKIT_HAVE_AVX2 */
+
+#ifndef CONVKIT_HAVE_AVX2
+/* Never called: supports() refuses every problem in a build without the kernels. */
+static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *x,
+                                   const float *w, const float *bias, float *y, void *ws,
+                                   size_t ws_size)
+{
+    (void)p, (void)x, (void)w, (void)bias, (void)y, (void)ws, (void)ws_size;
+    return CK_ERR_UNSUPPORTED;
+}
+
+static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const float *dy,
+                                         const float *w, float *dx, void *ws, size_t ws_size)
+{
+    (void)p, (void)dy, (void)w, (void)dx, (void)ws, (void)ws_size;
+    return CK_ERR_UNSUPPORTED;
+}
+
+static enum ck_status avx2_backward_weights(const struct ck_conv_params *p, const float *x,
+                                           const float *dy, float *dw, float *db, void *ws,
+                                           size_t ws_size)
+{
+    (void)p, (void)x, (void)dy, (void)dw, (void)db, (void)ws, (void)ws_size;
+    return CK_ERR_UNSUPPORTED;
+}
+#endif
+
+const struct ck_conv_backend ck_backend_avx2 = {
+    .name = "avx2",
+    .description = "direct convolution, AVX2/FMA register-blocked kernels on NCHW8c",
+    .required_cpu = CK_CPU_AVX2 | CK_CPU_FMA,
+    .supports = avx2_supports,
+    .workspace_size = avx2_workspace_size,
+    .forward = avx2_forward,
+    .backward_data = avx2_backward_data,
+    .backward_weights = avx2_backward_weights,
+};
