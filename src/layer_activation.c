@@ -3,7 +3,8 @@
  * The helpers ck__act_forward/ck__act_backward are also used for the activations fused
  * into conv2d and dense. Every derivative is computed from the OUTPUT y (relu: y > 0,
  * leaky: y > 0 ? 1 : alpha, sigmoid: y(1-y), tanh: 1-y^2), so no input copy is kept.
- * At x == 0 ReLU's derivative is taken as 0 (PyTorch's choice). No parameters.
+ * At x == 0 ReLU's derivative is taken as 0 (PyTorch's choice). NaN inputs stay NaN
+ * (as in PyTorch), so a diverging net is seen at the loss. No parameters.
  */
 #include <math.h>
 #include <string.h>
@@ -25,11 +26,11 @@ void ck__act_forward(enum ck_activation act, float alpha, const float *x, float 
     switch (act) {
     case CK_ACT_RELU:
         for (size_t i = 0; i < n; i++)
-            y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+            y[i] = x[i] < 0.0f ? 0.0f : x[i]; /* NaN stays NaN */
         break;
     case CK_ACT_LEAKY_RELU:
         for (size_t i = 0; i < n; i++)
-            y[i] = x[i] > 0.0f ? x[i] : alpha * x[i];
+            y[i] = x[i] < 0.0f ? alpha * x[i] : x[i];
         break;
     case CK_ACT_SIGMOID:
         for (size_t i = 0; i < n; i++)

@@ -7,6 +7,7 @@
  * one real pixel. Max-pool ties go to the first maximum in row-major window order, in
  * forward and backward alike; backward recomputes the argmax from x (no stored mask).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,14 +58,21 @@ static struct window window_of(const struct ck_conv_params *p, int op, int oq)
     return w;
 }
 
-/* Index (in the H*W plane) of the first maximum of x_plane inside window w. */
+/* Index (in the H*W plane) of the first maximum of x_plane inside window w; the first
+ * NaN wins over any number, so that NaN propagates as in PyTorch. */
 static int argmax_in(const float *x_plane, int W, struct window w)
 {
     int best = w.h0 * W + w.w0;
-    for (int h = w.h0; h < w.h1; h++)
-        for (int c = w.w0; c < w.w1; c++)
-            if (x_plane[h * W + c] > x_plane[best])
+    float bv = x_plane[best];
+    for (int h = w.h0; h < w.h1; h++) {
+        for (int c = w.w0; c < w.w1; c++) {
+            const float v = x_plane[h * W + c];
+            if (v > bv || (isnan(v) && !isnan(bv))) {
                 best = h * W + c;
+                bv = v;
+            }
+        }
+    }
     return best;
 }
 
