@@ -54,9 +54,9 @@ static int parse_nonneg(const char *s, const char *end, int *out)
     for (const char *c = s; c < end; c++) {
         if (*c < '0' || *c > '9')
             return 0;
+        if (v > (INT_MAX - (*c - '0')) / 10)
+            return 0; /* checked before multiplying: long may be 32 bits */
         v = v * 10 + (*c - '0');
-        if (v > INT_MAX)
-            return 0;
     }
     *out = (int)v;
     return 1;
