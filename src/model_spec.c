@@ -193,6 +193,7 @@ static enum ck_status parse_option(struct ctx *c, struct ck_layer_spec *ls, cons
     const char *v = eq + 1;
     int vlen = w->len - klen - 1;
     int vcol = w->col + klen + 1;
+    const struct word val = {v, vlen, w->line, vcol};
     char key[24];
     if (klen == 0 || klen >= (int)sizeof key)
         return fail(c->msg, c->msg_len, w->line, w->col, "bad option '%.*s' (expected name=value)",
@@ -225,15 +226,11 @@ static enum ck_status parse_option(struct ctx *c, struct ck_layer_spec *ls, cons
         if (ck_padding_parse(buf, &ls->padding, why, sizeof why) != CK_OK)
             return fail(c->msg, c->msg_len, w->line, vcol, "%s", why);
     } else if (strcmp(key, "activation") == 0) {
-        int found = 0;
-        for (int a = 0; a < CK_ACT_COUNT; a++) {
-            struct word aw = {act_names[a], (int)strlen(act_names[a]), 0, 0};
-            if (vlen == aw.len && memcmp(v, aw.s, (size_t)vlen) == 0) {
-                ls->activation = (enum ck_activation)a;
-                found = 1;
-            }
-        }
-        if (!found)
+        int a = 0;
+        while (a < CK_ACT_COUNT && !word_is(&val, act_names[a]))
+            a++;
+        ls->activation = (enum ck_activation)a;
+        if (a == CK_ACT_COUNT)
             return fail(c->msg, c->msg_len, w->line, vcol,
                         "unknown activation '%.*s' (relu, leaky_relu, sigmoid, tanh, none)",
                         vlen, v);
@@ -242,9 +239,8 @@ static enum ck_status parse_option(struct ctx *c, struct ck_layer_spec *ls, cons
             return fail(c->msg, c->msg_len, w->line, vcol,
                         "bad number '%.*s' for alpha (expected a number >= 0)", vlen, v);
     } else if (strcmp(key, "bias") == 0) {
-        struct word vw = {v, vlen, 0, 0};
-        if (word_is(&vw, "true") || word_is(&vw, "false"))
-            ls->bias = word_is(&vw, "true");
+        if (word_is(&val, "true") || word_is(&val, "false"))
+            ls->bias = word_is(&val, "true");
         else
             return fail(c->msg, c->msg_len, w->line, vcol, "bias must be true or false, not '%.*s'",
                         vlen, v);

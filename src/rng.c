@@ -21,7 +21,8 @@ static uint64_t mix64(uint64_t z)
 
 uint64_t ck_rng_hash(uint64_t seed, uint64_t stream, uint64_t counter)
 {
-    uint64_t key = mix64(seed + CK_GOLDEN) ^ mix64(stream * 0xD1B54A32D192ED03ull + 0x632BE59BD9B4E019ull);
+    uint64_t key = mix64(seed + CK_GOLDEN) ^
+                   mix64(stream * 0xD1B54A32D192ED03ull + 0x632BE59BD9B4E019ull);
     return mix64(key + (counter + 1) * CK_GOLDEN);
 }
 

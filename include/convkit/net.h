@@ -117,8 +117,9 @@ enum ck_status ck_net_set_backend(struct ck_net *net, int layer_index, const cha
 
 /**
  * @brief One SGD/Adam step on a full batch: forward (training), backward, update.
- * x is [batch][C][H][W], labels [batch]; opt was ck_optim_init'ed for net->params_len. loss/correct (optional) get the batch's mean
- * loss and correct count. CK_ERR_DIVERGED (and no update) if the loss is NaN/Inf.
+ * x is [batch][C][H][W], labels [batch]; opt must be ck_optim_init'ed for
+ * net->params_len values. loss/correct (optional) get the batch's mean loss and
+ * correct count. CK_ERR_DIVERGED (and no update) if the loss is NaN/Inf.
  */
 enum ck_status ck_train_step(struct ck_net *net, struct ck_optim *opt, const float *x,
                              const int *labels, double *loss, int *correct);
