@@ -3,8 +3,8 @@
  * Reads x (N,C,H,W) or (C,H,W), w (K,C/G,R,S), optional bias (K) and, for the backward
  * passes, dy (N,K,P,Q); runs the pass through the checked ck_conv_* entry points; writes
  * float32 .npy output(s) atomically (all outputs or none). Exit 2 when the command line
- * itself is wrong, 1 when a file or the run fails. Does not generate data (--problem
- * belongs to a later issue; see the marked spot in conv_main).
+ * itself is wrong, 1 when a file or the run fails. `--problem DESC` (seeded random data,
+ * timed) and `--list-backends` are handed to conv_problem_run.c.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -14,6 +14,7 @@
 #include "convkit/convkit.h"
 #include "args.h"
 #include "cli.h"
+#include "conv_problem_run.h"
 
 #define CMD "conv"
 
@@ -22,6 +23,9 @@ static void usage(FILE *f)
     char names[256];
     fprintf(f,
             "usage: convkit conv --input X.npy --weights W.npy --output OUT.npy [options]\n"
+            "       convkit conv --problem DESC [--backend NAME] [--pass PASS] [--seed S]\n"
+            "                    [--repeat N] [--output OUT.npy]\n"
+            "       convkit conv --list-backends\n"
             "\n"
             "One 2-D convolution pass on NumPy files (float32 or float64, C order in;\n"
             "float32 out). Layouts as PyTorch: x is (N,C,H,W) -- or (C,H,W), read as N=1,\n"
@@ -43,6 +47,13 @@ static void usage(FILE *f)
             "  --output OUT.npy       forward: y (N,K,P,Q); backward-data: dx (shape of x);\n"
             "                         backward-weights: dw (shape of w)\n"
             "  --bias-grad DB.npy     backward-weights: also write db (K)\n"
+            "  --problem DESC         instead of files: a oneDNN benchdnn descriptor such as\n"
+            "                         mb64ic32ih16oc64kh3ph1 (keys mb g ic ih iw oc oh ow kh kw\n"
+            "                         sh sw ph pw dh dw; dh0 = dense), run on seeded random\n"
+            "                         data in [-1,1), timed, and checked against naive\n"
+            "  --seed S               seed of the random data (default 1)\n"
+            "  --repeat N             timed runs with --problem; the median is shown (default 3)\n"
+            "  --list-backends        print the compiled-in backend names, one per line\n"
             "  --help                 this text\n"
             "\n"
             "Exit status: 0 ok; 2 the command line is wrong (unknown/missing/repeated option,\n"
@@ -354,6 +365,55 @@ static int run(struct job *j, const struct ck_conv_params *p)
     return 0;
 }
 
+/* `--problem DESC`: no input files; params from the descriptor, data seeded random. */
+static int problem_main(const struct ck_opt *o, size_t n_opts)
+{
+    static const char *const file_opts[] = {"input", "weights", "bias", "grad-output",
+                                             "bias-grad", "stride", "padding", "dilation",
+                                             "groups"};
+    for (size_t i = 0; i < sizeof file_opts / sizeof file_opts[0]; i++) {
+        if (ck_args_get(o, n_opts, file_opts[i])) {
+            ck_cli_error(CMD, "--%s cannot be combined with --problem (the descriptor gives "
+                         "the whole problem)", file_opts[i]);
+            return CK_EXIT_USAGE;
+        }
+    }
+    struct ck_conv_problem_job job;
+    memset(&job, 0, sizeof job);
+    char msg[512];
+    const char *v;
+    if (ck_conv_problem_parse(ck_args_get(o, n_opts, "problem"), &job.params, msg,
+                              sizeof msg) != CK_OK) {
+        ck_cli_error(CMD, "--%s", msg); /* msg starts with "problem '...'" */
+        return CK_EXIT_USAGE;
+    }
+    job.pass = CK_PASS_FORWARD;
+    if ((v = ck_args_get(o, n_opts, "pass")) && ck_conv_pass_parse(v, &job.pass) != CK_OK) {
+        ck_cli_error(CMD, "--pass '%s': expected forward, backward-data or backward-weights", v);
+        return CK_EXIT_USAGE;
+    }
+    const char *bname = ck_args_get(o, n_opts, "backend");
+    job.backend = ck_backend_find(bname ? bname : "naive");
+    if (!job.backend) {
+        char names[256];
+        ck_cli_error(CMD, "--backend '%s': unknown backend (known: %s)", bname,
+                     ck_backend_names(names, sizeof names));
+        return CK_EXIT_USAGE;
+    }
+    int seed = 1;
+    job.repeat = 3;
+    if (((v = ck_args_get(o, n_opts, "seed")) &&
+         ck_args_int("seed", v, 0, 2147483647, &seed, msg, sizeof msg)) ||
+        ((v = ck_args_get(o, n_opts, "repeat")) &&
+         ck_args_int("repeat", v, 1, 1000, &job.repeat, msg, sizeof msg))) {
+        ck_cli_error(CMD, "%s", msg);
+        return CK_EXIT_USAGE;
+    }
+    job.seed = (uint64_t)seed;
+    job.out_path = ck_args_get(o, n_opts, "output");
+    return ck_conv_problem_run(&job) ? CK_EXIT_RUNTIME : CK_EXIT_OK;
+}
+
 int ck_cmd_conv(int argc, char **argv)
 {
     struct ck_opt opts[] = {
@@ -361,8 +421,8 @@ int ck_cmd_conv(int argc, char **argv)
         {"stride", 1, NULL},  {"padding", 1, NULL},  {"dilation", 1, NULL},
         {"groups", 1, NULL},  {"backend", 1, NULL},  {"pass", 1, NULL},
         {"grad-output", 1, NULL}, {"output", 1, NULL}, {"bias-grad", 1, NULL},
-        /* --problem DESC goes here (later issue): with it, --input/--weights/--grad-output
-         * are not read; p comes from ck_conv_problem_parse and the data is seeded random. */
+        {"problem", 1, NULL}, {"seed", 1, NULL},     {"repeat", 1, NULL},
+        {"list-backends", 0, NULL},
     };
     const size_t n_opts = sizeof opts / sizeof opts[0];
     char msg[512];
@@ -374,6 +434,16 @@ int ck_cmd_conv(int argc, char **argv)
     if (help) {
         usage(stdout);
         return CK_EXIT_OK;
+    }
+    if (ck_args_get(opts, n_opts, "list-backends")) {
+        ck_conv_list_backends();
+        return CK_EXIT_OK;
+    }
+    if (ck_args_get(opts, n_opts, "problem"))
+        return problem_main(opts, n_opts);
+    if (ck_args_get(opts, n_opts, "seed") || ck_args_get(opts, n_opts, "repeat")) {
+        ck_cli_error(CMD, "--seed and --repeat are only used with --problem");
+        return CK_EXIT_USAGE;
     }
     struct job j;
     memset(&j, 0, sizeof j);
