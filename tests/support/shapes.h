@@ -18,8 +18,10 @@ extern "C" {
 #endif
 
 struct ckt_shape {
-    /* benchdnn descriptor plus "_n" and a purpose tag, e.g. "mb2ic5ih7iw9oc7kh3sh2ph1_nk3";
-     * ck_conv_problem_parse accepts it (the tag is ignored). */
+    /* ck_conv_problem_format(p) plus "_n" and a purpose tag, e.g.
+     * "mb2ic5ih7iw9oc7kh3sh2ph1_nk3". Symmetric problems parse back exactly; for asymmetric
+     * padding the descriptor only carries oh/ow, so a parse may give other bottom/right pads
+     * with the same output size. */
     const char *name;
     struct ck_conv_params p; /* resolved (pads filled in); passes ck_conv_check */
 };
