@@ -8,6 +8,7 @@ CK_PACKAGES=(
   libpng-dev zlib1g-dev            # PNG I/O, CRC-32 and gzip'd IDX files
   libcriterion-dev                 # the test suite
   libbenchmark-dev                 # convkit-bench (Google Benchmark)
+  libopenblas-dev libblis-dev      # GEMM reference points in convkit-bench (dlopen'ed)
   gnuplot-nox                      # plots from benchmark JSON and training logs
   dataset-fashion-mnist            # the real dataset the main job trains on
 )
