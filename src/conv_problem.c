@@ -92,7 +92,11 @@ enum ck_status ck_conv_problem_parse(const char *desc, struct ck_conv_params *p,
         long eff = (long)((axis ? p->S : p->R) - 1) * (axis ? p->dilation_w : p->dilation_h) + 1;
         long lead = axis ? p->pad_left : p->pad_top;
         long trail = (want[axis] - 1) * stride + eff - in - lead;
-        if (want[axis] < 1 || trail < 0) {
+        /* floor() may already drop leftover rows: then no trailing pad is needed; the
+         * output size is verified below either way */
+        if (trail < 0)
+            trail = 0;
+        if (want[axis] < 1 || trail > INT_MAX / 2) {
             ck__msg(msg, msg_len, "problem '%s': %s%ld is impossible for this input, filter "
                     "and padding", desc, axis ? "ow" : "oh", want[axis]);
             return CK_ERR_INVALID_ARGUMENT;

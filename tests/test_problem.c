@@ -57,6 +57,22 @@ Test(problem, oh_sets_bottom_padding)
     cr_expect_eq(Q, 3);
 }
 
+Test(problem, oh_with_rows_dropped_by_floor)
+{
+    /* H=13, R=3 with dh2 (dilation 3): effective 7; stride 3, top pad 1.
+     * oh3 asks for (3-1)*3 + 7 - 13 - 1 = -1 bottom rows: floor already drops a row, so the
+     * bottom pad is 0 and P = floor((13+1+0-7)/3) + 1 = 3. W=11, S=3 with dw1 (dilation 2):
+     * effective 5; stride 2, left pad 2: ow5 needs (5-1)*2 + 5 - 11 - 2 = 0 right columns. */
+    struct ck_conv_params p = parse_ok("mb1ic2ih13iw11oc4oh3ow5kh3sh3sw2ph1pw2dh2dw1");
+    cr_expect_eq(p.pad_bottom, 0);
+    cr_expect_eq(p.pad_right, 0);
+    /* W=11, S=3, stride 2, left pad 2, no right pad would give Q = floor(10/2)+1 = 6; ow4
+     * asks for (4-1)*2 + 3 - 11 - 2 = -4 columns: impossible to shrink, so it is refused */
+    struct ck_conv_params q;
+    cr_expect_eq(ck_conv_problem_parse("mb1ic2ih13iw11oc4ow4kh3sw2pw2", &q, NULL, 0),
+                 CK_ERR_INVALID_ARGUMENT);
+}
+
 Test(problem, format_round_trips)
 {
     const char *canon[] = {"mb64ic32ih16oc64kh3ph1", "mb8ic64ih56oc128kh3sh2ph1",

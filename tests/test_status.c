@@ -1,4 +1,4 @@
-/* test_status.c - status strings and conv parameter rules (padding, sizes, checks). */
+/* test_status.c - status strings: one distinct string per code, a fallback for others. */
 #include <criterion/criterion.h>
 #include <string.h>
 
