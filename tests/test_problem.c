@@ -105,3 +105,23 @@ Test(problem, rejects_malformed)
         cr_expect(strlen(msg) > 0, "'%s': no message", bad[i]);
     }
 }
+
+#include "shapes.h"
+
+Test(problem, every_corpus_shape_round_trips_to_the_same_sizes)
+{
+    for (size_t i = 0; i < ckt_corpus_count(); i++) {
+        const struct ck_conv_params *p = &ckt_corpus_get(i)->p;
+        char buf[128];
+        ck_conv_problem_format(p, buf, sizeof buf);
+        struct ck_conv_params back = parse_ok(buf);
+        int P1, Q1, P2, Q2;
+        ck_conv_output_size(p, &P1, &Q1);
+        ck_conv_output_size(&back, &P2, &Q2);
+        cr_expect(P1 == P2 && Q1 == Q2 && back.N == p->N && back.C == p->C && back.K == p->K &&
+                      back.groups == p->groups && back.pad_top == p->pad_top &&
+                      back.pad_left == p->pad_left && back.dilation_w == p->dilation_w,
+                  "%s (%s): sizes or fields differ after the round trip", ckt_corpus_get(i)->name,
+                  buf);
+    }
+}
