@@ -72,4 +72,9 @@ double ckb_now(void);
 /* Allocation that never returns NULL (prints and exits: bench only). */
 void *ckb_xalloc(size_t bytes);
 
+/* A case whose run failed (an error status, a non-finite result) calls this before
+ * skipping itself; main exits 1 when the count is not zero. */
+void ckb_note_failure(void);
+int ckb_failure_count(void);
+
 #endif

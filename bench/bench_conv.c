@@ -157,7 +157,8 @@ static void case_conv(struct ckb_state *st, void *arg)
 
     enum ck_status s = run_pass(c, &q, x, w, bias, y, dy, dx, dw, db, ws, ws_size);
     if (s != CK_OK) {
-        ckb_skip(st, "%s failed: %s", ck_conv_pass_name(c->pass), ck_status_str(s));
+        ckb_note_failure();
+        ckb_skip(st, "FAILED: %s returned %s", ck_conv_pass_name(c->pass), ck_status_str(s));
         goto cleanup;
     }
     reference(&q, c->pass, x, w, bias, dy);
@@ -167,11 +168,18 @@ static void case_conv(struct ckb_state *st, void *arg)
     double err = ckt_max_rel_err(out, ref_cache.out, nq, NULL, 0, INFINITY);
     if (c->pass == CK_PASS_BACKWARD_WEIGHTS)
         err = fmax(err, ckt_max_rel_err(db, ref_cache.db, (size_t)p->K, NULL, 0, INFINITY));
+    if (!isfinite(err)) {
+        ckb_note_failure();
+        ckb_skip(st, "FAILED: %s wrote NaN/Inf or left outputs unwritten",
+                 ck_conv_pass_name(c->pass));
+        goto cleanup;
+    }
 
     /* Warm-up on the full problem (page faults, caches, OpenMP thread start). */
     s = run_pass(c, p, x, w, bias, y, dy, dx, dw, db, ws, ws_size);
     if (s != CK_OK) {
-        ckb_skip(st, "%s failed: %s", ck_conv_pass_name(c->pass), ck_status_str(s));
+        ckb_note_failure();
+        ckb_skip(st, "FAILED: %s returned %s", ck_conv_pass_name(c->pass), ck_status_str(s));
         goto cleanup;
     }
 

@@ -176,10 +176,16 @@ static void case_gemm(struct ckb_state *st, void *arg)
     /* One untimed call (warm-up; its result is checked below), then the timed loop. */
     enum ck_status s = gemm_call(g, l, a, b, c, ws, ws_size);
     if (s != CK_OK) {
-        ckb_skip(st, "ck_sgemm failed: %s", ck_status_str(s));
+        ckb_note_failure();
+        ckb_skip(st, "FAILED: ck_sgemm returned %s", ck_status_str(s));
         goto cleanup;
     }
     double err = gemm_error(g, a, b, c, ref_rows(g));
+    if (!isfinite(err)) {
+        ckb_note_failure();
+        ckb_skip(st, "FAILED: the result has NaN/Inf or unwritten elements");
+        goto cleanup;
+    }
     while (ckb_keep_running(st)) {
         gemm_call(g, l, a, b, c, ws, ws_size);
         ckb_do_not_optimize(c);

@@ -60,12 +60,20 @@ static void case_net(struct ckb_state *st, void *arg)
     ckb_set_threads(c->threads);
 
     if (ck_model_spec_parse(c->model, NULL, &spec, msg, sizeof msg) != CK_OK) {
-        ckb_skip(st, "model %s: %s", c->model, msg);
+        ckb_note_failure();
+        ckb_skip(st, "FAILED: model %s: %s", c->model, msg);
         return;
     }
     enum ck_status s = ck_net_build(&spec, c->batch, c->backend, &net, msg, sizeof msg);
+    if (s == CK_ERR_UNSUPPORTED || s == CK_ERR_CPU_FEATURE) {
+        ckb_skip(st, "unsupported: %s", msg);
+        return;
+    }
     if (s != CK_OK) {
-        ckb_skip(st, "unsupported: %s (%s)", msg, ck_status_str(s));
+        if (s != CK_ERR_OUT_OF_MEMORY)
+            ckb_note_failure();
+        ckb_skip(st, "%s%s (%s)", s == CK_ERR_OUT_OF_MEMORY ? "" : "FAILED: ", msg,
+                 ck_status_str(s));
         return;
     }
     double gflop = net_flops_per_image(net) * c->batch * (c->train ? 3.0 : 1.0) * 1e-9;
@@ -79,7 +87,8 @@ static void case_net(struct ckb_state *st, void *arg)
     oc.momentum = 0.9;
     if (ck_net_init_params(net, CK_INIT_AUTO, 1) != CK_OK ||
         ck_optim_init(&opt, &oc, net->params_len, msg, sizeof msg) != CK_OK) {
-        ckb_skip(st, "cannot initialise the net: %s", msg);
+        ckb_note_failure();
+        ckb_skip(st, "FAILED: cannot initialise the net: %s", msg);
         goto cleanup;
     }
     size_t n_in = ck_shape_numel(spec.input) * (size_t)c->batch;
@@ -93,7 +102,8 @@ static void case_net(struct ckb_state *st, void *arg)
     while (s == CK_OK && ckb_keep_running(st))
         s = step(c, net, &opt, x, labels);
     if (s != CK_OK) {
-        ckb_skip(st, "%s step failed: %s", c->train ? "training" : "inference",
+        ckb_note_failure();
+        ckb_skip(st, "FAILED: %s step returned %s", c->train ? "training" : "inference",
                  ck_status_str(s));
         goto cleanup;
     }

@@ -1,54 +1,14 @@
 /* bench_peak.c - measure this machine's floating-point peak (the FMA-chain probe of
  * peak.c, or a portable mul+add chain on CPUs without AVX2/FMA) for 1..T threads, and
  * register peak/fma/threads:T cases that run the same probe inside the benchmark run, so
- * a report can tell a slow kernel from a busy host. Also the small helpers every bench
- * file uses (clock, threads, allocation). Not a kernel: nothing here is used by convkit.
+ * a report can tell a slow kernel from a busy host. Not a kernel: nothing here is used
+ * by convkit itself.
  */
 #include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "bench.h"
 #include "convkit/cpu.h"
 #include "shim.h"
-
-double ckb_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-void ckb_set_threads(int t)
-{
-#ifdef _OPENMP
-    omp_set_num_threads(t);
-#else
-    (void)t;
-#endif
-}
-
-int ckb_max_threads(void)
-{
-#ifdef _OPENMP
-    return omp_get_num_procs();
-#else
-    return 1;
-#endif
-}
-
-void *ckb_xalloc(size_t bytes)
-{
-    void *p = malloc(bytes ? bytes : 1);
-    if (!p) {
-        fprintf(stderr, "convkit-bench: out of memory allocating %zu bytes\n", bytes);
-        exit(1);
-    }
-    return p;
-}
 
 double ckb_peak_for(const struct ckb_config *cfg, int t)
 {
@@ -113,23 +73,26 @@ static double peak_run(int threads, long iters)
 
 double ckb_peak_measure(int threads, double seconds)
 {
-    /* Grow the round count until one run takes >= seconds/4, then keep the best of
-     * the runs that fit in the budget (best-of-N resists a momentarily busy host). */
-    long iters = 1 << 14;
+    /* Window size: rounds taking >= 2 ms on one thread (calibrated alone, so that
+     * waiting for a descheduled thread cannot shrink it). Then many windows with all
+     * threads, keeping the best: on a shared host one of them usually runs undisturbed,
+     * and the peak is a property of the hardware. */
+    long iters = 1 << 10;
+    while (iters < (1L << 30)) {
+        double t0 = ckb_now();
+        peak_run(1, iters);
+        if (ckb_now() - t0 >= 2e-3)
+            break;
+        iters *= 2;
+    }
+    peak_run(threads, iters); /* starts the OpenMP team: not counted */
     double best = 0.0, spent = 0.0;
-    for (;;) {
+    for (int windows = 0; (spent < seconds || windows < 5) && spent < 10 * seconds; windows++) {
         double t0 = ckb_now();
         double g = peak_run(threads, iters);
-        double dt = ckb_now() - t0;
-        spent += dt;
-        if (dt >= seconds / 4) {
-            if (g > best)
-                best = g;
-            if (spent >= seconds)
-                break;
-        } else {
-            iters *= 2;
-        }
+        spent += ckb_now() - t0;
+        if (g > best)
+            best = g;
     }
     return best;
 }

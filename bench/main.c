@@ -4,6 +4,8 @@
  * Own flags (removed before Google Benchmark sees argv): --quick | --full,
  * --threads=LIST, --backend=NAME, --naive-max-gflop=X, --no-peak. Every --benchmark_*
  * flag works as usual; a preset only supplies a default --benchmark_min_time.
+ * Exit status: 0, 1 if a case FAILED (error status or NaN output; unsupported and
+ * too-slow cases are skipped, not failed), 2 for a usage error.
  * The case functions live in bench_*.c; the C++ shim in shim.cc.
  */
 #include <errno.h>
@@ -171,6 +173,11 @@ int main(int argc, char **argv)
     ckb_register_peak(&cfg); /* last: a busy host shows as a lower peak than at start */
 
     int rc = ckb_run(&gargc, gargv, usage);
+    if (rc == 0 && ckb_failure_count() > 0) {
+        fprintf(stderr, "convkit-bench: %d case(s) FAILED (see their error messages)\n",
+                ckb_failure_count());
+        rc = 1;
+    }
     ckb_conv_cleanup();
     ckb_gemm_cleanup();
     ckb_net_cleanup();

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # compare-pytorch.sh [--install] [FILE.json] [--filter REGEX] [--min-time S]
+# (--filter matches "<pass>/<descriptor>/<threads>" and "<train|infer>/mb<B>/<threads>";
+# --min-time: seconds per PyTorch measurement, default 0.2).
 # Run the convolution problems of a convkit-bench JSON (default: the newest out/bench-*.json,
 # or a fresh `scripts/bench.sh --quick` run if there is none) in PyTorch with the same
 # thread counts, plus the seed CNN training/inference step when the JSON has net cases, and
@@ -18,7 +20,7 @@ while [ $# -gt 0 ]; do
     --filter|--min-time)
       [ $# -ge 2 ] || { echo "compare-pytorch.sh: $1 needs a value" >&2; exit 2; }
       extra+=("$1" "$2"); shift ;;
-    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "compare-pytorch.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     *) json=$1 ;;
   esac
