@@ -17,20 +17,22 @@
  * accumulators (4x3, 3x4, 2x6, 1x12), 8 output channels in the lanes of each.
  *
  *   dst[ob*dst_ob + j*dst_pix + lane] (=|+=) sum over b < nblk, t < ntap, ch < blk_len of
- *       src[b*src_blk + tap_src[t] + j*src_pix + ch*src_ch]           (broadcast)
- *     * w  [ob*w_ob + b*w_blk + tap_w[t] + ch*8 + lane]                 (vector)
+ *       src[b*src_blk + tap_src[t] + j*src_pix + ch*src_ch]                 (broadcast)
+ *     * w  [b*w_blk + ((tap_w[t] + ch)*nob + ob)*8 + lane]                    (vector)
  *
- * Every src element named above must be readable (the driver pads the input, so no
- * bounds checks). accumulate = 0 overwrites dst with bias[ob*8 + lane] (or 0 if bias is
- * NULL) plus the sum; accumulate = 1 adds the sum to dst. ntap = 0 is allowed.
+ * so the weights of the nob output blocks are interleaved per reduction channel and
+ * tap_w counts channels. Every src element named above must be readable (the driver
+ * pads the input, so no bounds checks). accumulate = 0 overwrites dst with
+ * bias[ob*8 + lane] (or 0 if bias is NULL) plus the sum; accumulate = 1 adds the sum to
+ * dst. ntap = 0 is allowed.
  */
 struct ck_dconv_row {
     const float *src, *w, *bias;
     float *dst;
-    const ptrdiff_t *tap_src, *tap_w; /* ntap offsets (floats) into src and w */
+    const ptrdiff_t *tap_src, *tap_w; /* per tap: src offset (floats), w offset (channels) */
     int ntap, nblk, blk_len, npix, nob, accumulate;
     ptrdiff_t src_blk, src_ch, src_pix;
-    ptrdiff_t w_blk, w_ob;
+    ptrdiff_t w_blk;
     ptrdiff_t dst_pix, dst_ob;
 };
 void ck_dconv_row__avx2(const struct ck_dconv_row *job);
@@ -55,6 +57,12 @@ struct ck_dconv_wgrad {
     ptrdiff_t dw_kb;
 };
 void ck_dconv_wgrad__avx2(const struct ck_dconv_wgrad *job);
+
+/* Layout conversion of npix pixels, one 8x8 transpose per 8 pixels:
+ * pack:   dst[i*8 + c] = c < nc ? src[c*src_ch + i] : 0      (planes -> NCHW8c)
+ * unpack: dst[c*dst_ch + i] = src[i*8 + c] for c < nc        (NCHW8c -> planes) */
+void ck_dconv_pack8__avx2(const float *src, ptrdiff_t src_ch, int nc, int npix, float *dst);
+void ck_dconv_unpack8__avx2(const float *src, int nc, int npix, float *dst, ptrdiff_t dst_ch);
 
 /* Largest register tile width for a given number of 8-channel blocks (1..4). */
 #define CK_DCONV_UR(nb) ((nb) == 1 ? 12 : (nb) == 2 ? 6 : (nb) == 3 ? 4 : 3)

@@ -14,15 +14,15 @@
 
 #define CK_INLINE static inline __attribute__((always_inline))
 
-/* One reduction channel: w points at the 8 lanes of output block 0, s at pixel 0. */
-CK_INLINE void fma_channel(__m256 acc[4][12], const float *w, ptrdiff_t w_ob, const float *s,
-                           ptrdiff_t s_pix, const int NOB, const int UR)
+/* One reduction channel: w points at the NOB x 8 interleaved weights, s at pixel 0. */
+CK_INLINE void fma_channel(__m256 acc[4][12], const float *w, const float *s, ptrdiff_t s_pix,
+                           const int NOB, const int UR)
 {
     if (NOB <= UR) {
         __m256 wv[4];
 #pragma GCC unroll 4
         for (int ob = 0; ob < NOB; ob++)
-            wv[ob] = _mm256_loadu_ps(w + ob * w_ob);
+            wv[ob] = _mm256_loadu_ps(w + 8 * ob);
 #pragma GCC unroll 12
         for (int j = 0; j < UR; j++) {
             const __m256 xj = _mm256_broadcast_ss(s + j * s_pix);
@@ -37,7 +37,7 @@ CK_INLINE void fma_channel(__m256 acc[4][12], const float *w, ptrdiff_t w_ob, co
             xv[j] = _mm256_broadcast_ss(s + j * s_pix);
 #pragma GCC unroll 4
         for (int ob = 0; ob < NOB; ob++) {
-            const __m256 wv = _mm256_loadu_ps(w + ob * w_ob);
+            const __m256 wv = _mm256_loadu_ps(w + 8 * ob);
 #pragma GCC unroll 12
             for (int j = 0; j < UR; j++)
                 acc[ob][j] = _mm256_fmadd_ps(wv, xv[j], acc[ob][j]);
@@ -60,22 +60,22 @@ CK_INLINE void row_tile(const struct ck_dconv_row *a, const float *src, float *d
             acc[ob][j] = a->accumulate ? _mm256_loadu_ps(dst + ob * a->dst_ob + j * a->dst_pix)
                                        : init;
     }
-    const ptrdiff_t s_pix = a->src_pix, w_ob = a->w_ob;
+    const ptrdiff_t s_pix = a->src_pix, w_ch = 8 * NOB;
     const int fast = a->blk_len == 8 && a->src_ch == 1;
     for (int b = 0; b < a->nblk; b++) {
         const float *src_b = src + b * a->src_blk;
         const float *w_b = a->w + b * a->w_blk;
         for (int t = 0; t < a->ntap; t++) {
             const float *s = src_b + a->tap_src[t];
-            const float *w = w_b + a->tap_w[t];
+            const float *w = w_b + a->tap_w[t] * w_ch;
             if (fast) {
                 /* blocked input: the 8 channels of a pixel are adjacent */
 #pragma GCC unroll 8
                 for (int ch = 0; ch < 8; ch++)
-                    fma_channel(acc, w + 8 * ch, w_ob, s + ch, s_pix, NOB, UR);
+                    fma_channel(acc, w + w_ch * ch, s + ch, s_pix, NOB, UR);
             } else {
                 for (int ch = 0; ch < a->blk_len; ch++)
-                    fma_channel(acc, w + 8 * ch, w_ob, s + ch * a->src_ch, s_pix, NOB, UR);
+                    fma_channel(acc, w + w_ch * ch, s + ch * a->src_ch, s_pix, NOB, UR);
             }
         }
     }

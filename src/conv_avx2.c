@@ -187,17 +187,13 @@ static void pack_block8(const float *src, int nc, int H, int W, float *dst, int 
 {
     const size_t hw = (size_t)H * W;
     memset(dst, 0, (size_t)top * Wp * 8 * sizeof(float));
-    for (int h = 0; h < H; h++) {
+    if (left == 0 && Wp == W) /* rows are contiguous: one call for the whole plane */
+        ck_dconv_pack8__avx2(src, (ptrdiff_t)hw, nc, H * W, dst + (size_t)top * W * 8);
+    for (int h = 0; h < H && !(left == 0 && Wp == W); h++) {
         float *d = dst + ((size_t)(top + h) * Wp) * 8;
         memset(d, 0, (size_t)left * 8 * sizeof(float));
         float *di = d + (size_t)left * 8;
-        const float *s = src + (size_t)h * W;
-        for (int w = 0; w < W; w++) {
-            for (int c = 0; c < nc; c++)
-                di[(size_t)w * 8 + c] = s[c * hw + w];
-            for (int c = nc; c < 8; c++)
-                di[(size_t)w * 8 + c] = 0.0f;
-        }
+        ck_dconv_pack8__avx2(src + (size_t)h * W, (ptrdiff_t)hw, nc, W, di);
         memset(di + (size_t)W * 8, 0, (size_t)(Wp - left - W) * 8 * sizeof(float));
     }
     memset(dst + (size_t)(top + H) * Wp * 8, 0,
@@ -207,12 +203,8 @@ static void pack_block8(const float *src, int nc, int H, int W, float *dst, int 
 /* Rows p0..p1-1 of channels c < nc: dst[c][P][Q] (plane stride P*Q) = src[P][Q][8]. */
 static void unpack_block8(const float *src, int nc, int P, int Q, int p0, int p1, float *dst)
 {
-    const size_t pq = (size_t)P * Q;
-    for (int c = 0; c < nc; c++) {
-        float *d = dst + c * pq;
-        for (size_t i = (size_t)p0 * Q; i < (size_t)p1 * Q; i++)
-            d[i] = src[i * 8 + c];
-    }
+    ck_dconv_unpack8__avx2(src + (size_t)p0 * Q * 8, nc, (p1 - p0) * Q, dst + (size_t)p0 * Q,
+                           (ptrdiff_t)P * Q);
 }
 
 /* xb = x (N,C,H,W) blocked per group with the padding materialised:
@@ -259,45 +251,56 @@ static void pack_dy(const struct geom *g, const float *dy, float *dyb, int rows,
     }
 }
 
-/* Forward weights wf[G][KB][XB][T][RL][8k] from w (K,Cg,R,S); zero where k or c pads. */
+/* Output blocks are processed FWD_NOB at a time; the weights of such a group are
+ * interleaved per reduction channel (the kernel loads them at constant offsets). */
+static int group_nob(int blk, int nblk)
+{
+    const int nob_max = CK_MIN(FWD_NOB, nblk);
+    return CK_MIN(nob_max, nblk - blk / nob_max * nob_max);
+}
+
+/* Forward weights from w (K,Cg,R,S), zero where k or c pads: per group and per group of
+ * nob k-blocks starting at kb0, [XB][T][RL][nob][8k] at offset (gi*KB + kb0)*items*8. */
 static void pack_w_fwd(const struct geom *g, const float *w, float *wf)
 {
     const int n = g->G * g->KB;
     #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
-        const int gi = i / g->KB, kb = i % g->KB;
-        float *d = wf + (size_t)i * g->items * 8;
+        const int gi = i / g->KB, kb = i % g->KB, nob = group_nob(kb, g->KB);
+        const int kb0 = kb - kb % CK_MIN(FWD_NOB, g->KB);
+        float *d = wf + ((size_t)gi * g->KB + kb0) * g->items * 8 + (size_t)(kb - kb0) * 8;
         for (size_t it = 0; it < g->items; it++) {
             const int ci = (int)(it % g->RL), t = (int)(it / g->RL % g->T);
             const int c = (int)(it / ((size_t)g->RL * g->T)) * 8 + ci; /* flat: xb = 0 */
             for (int kl = 0; kl < 8; kl++) {
                 const int kg = kb * 8 + kl;
-                d[it * 8 + kl] = (kg < g->Kg && c < g->Cg)
+                d[it * nob * 8 + kl] = (kg < g->Kg && c < g->Cg)
                     ? w[(((size_t)gi * g->Kg + kg) * g->Cg + c) * g->T + t] : 0.0f;
             }
         }
     }
 }
 
-/* Backward-data weights wd[G][CB][KB][T][8k][8c] from w (K,Cg,R,S); zero padded. */
+/* Backward-data weights from w (K,Cg,R,S), zero padded: per group and per group of nob
+ * c-blocks starting at cb0, [KB][T][8k][nob][8c] at offset (gi*CB + cb0)*KB*T*64. */
 static void pack_w_bwd(const struct geom *g, const float *w, float *wd)
 {
     const int n = g->G * g->CB;
     #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
-        const int gi = i / g->CB, cb = i % g->CB;
-        float *d = wd + (size_t)i * g->KB * g->T * 64;
+        const int gi = i / g->CB, cb = i % g->CB, nob = group_nob(cb, g->CB);
+        const int cb0 = cb - cb % CK_MIN(FWD_NOB, g->CB);
+        float *d = wd + ((size_t)gi * g->CB + cb0) * g->KB * g->T * 64 + (size_t)(cb - cb0) * 8;
         for (int kb = 0; kb < g->KB; kb++)
             for (int t = 0; t < g->T; t++)
-                for (int kl = 0; kl < 8; kl++)
+                for (int kl = 0; kl < 8; kl++, d += nob * 8)
                     for (int cl = 0; cl < 8; cl++) {
                         const int kg = kb * 8 + kl, c = cb * 8 + cl;
-                        *d++ = (kg < g->Kg && c < g->Cg)
+                        d[cl] = (kg < g->Kg && c < g->Cg)
                             ? w[(((size_t)gi * g->Kg + kg) * g->Cg + c) * g->T + t] : 0.0f;
                     }
     }
 }
-
 
 /* Work items (rows of output split into blocks) so that 2+ threads always have work;
  * fixed by the problem, never by the thread count. */
@@ -328,7 +331,7 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
     }
     for (int t = 0; t < g.T; t++) {
         b.tap_src[t] = (ptrdiff_t)(((size_t)(t / g.S) * g.dh * g.Wp + (size_t)(t % g.S) * g.dw) * g.xpix);
-        b.tap_w[t] = (ptrdiff_t)t * g.RL * 8;
+        b.tap_w[t] = (ptrdiff_t)t * g.RL;
     }
     const int nob_max = CK_MIN(FWD_NOB, g.KB), ngrp = ceil_div(g.KB, nob_max);
     const size_t wblk = (size_t)g.T * g.RL * 8; /* weight floats per (kb, xb) */
@@ -346,15 +349,14 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
         float *yb = b.out + (ng * g.KB + kb0) * pq8;
         for (int cb0 = 0; cb0 < g.XB; cb0 += chunk) {
             struct ck_dconv_row job = {
-                .w = b.w + (((size_t)gi * g.KB + kb0) * g.XB + cb0) * wblk,
+                .w = b.w + ((size_t)gi * g.KB + kb0) * g.items * 8 + cb0 * wblk * nob,
                 .bias = b.bias + ((size_t)gi * g.KB + kb0) * 8,
                 .tap_src = b.tap_src, .tap_w = b.tap_w,
                 .ntap = g.T, .nblk = CK_MIN(chunk, g.XB - cb0), .blk_len = g.RL,
                 .npix = g.Q, .nob = nob, .accumulate = cb0 > 0,
                 .src_blk = (ptrdiff_t)g.xblk, .src_ch = (ptrdiff_t)g.xch,
                 .src_pix = (ptrdiff_t)(g.sw * g.xpix),
-                .w_blk = (ptrdiff_t)wblk, .w_ob = (ptrdiff_t)(wblk * g.XB),
-                .dst_pix = 8, .dst_ob = (ptrdiff_t)pq8,
+                .w_blk = (ptrdiff_t)(wblk * nob), .dst_pix = 8, .dst_ob = (ptrdiff_t)pq8,
             };
             const float *x_n = b.x + (ng * g.XB + cb0) * g.xblk;
             for (int op = p0; op < p1; op++) {
@@ -402,13 +404,15 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
                     continue;
                 b.tap_src[nt] = -(ptrdiff_t)((r * g.dh - rho) / g.sh) * row8 -
                                 (ptrdiff_t)((s * g.dw - phi) / g.sw) * 8;
-                b.tap_w[nt++] = (ptrdiff_t)t * 64;
+                b.tap_w[nt++] = (ptrdiff_t)t * 8;
             }
         }
     b.phase[g.sh * g.sw] = nt;
     const int nob_max = CK_MIN(FWD_NOB, g.CB), ngrp = ceil_div(g.CB, nob_max);
     const size_t wblk = (size_t)g.T * 64; /* weight floats per (cb, kb) */
-    const int chunk = CK_MAX(1, (int)(L1_WEIGHT_BYTES / (nob_max * wblk * sizeof(float))));
+    /* one call touches the taps of one phase only: about T / (sh*sw) of them */
+    const size_t wphase = (size_t)ceil_div(g.T, g.sh * g.sw) * 64;
+    const int chunk = CK_MAX(1, (int)(L1_WEIGHT_BYTES / (nob_max * wphase * sizeof(float))));
     const int nrb = row_blocks(g.N * g.G * ngrp, g.H), rpb = ceil_div(g.H, nrb);
     const size_t hw8 = (size_t)g.H * g.W * 8, dyplane = (size_t)g.Pp * g.Qp * 8;
     const long items = (long)g.N * g.G * ngrp * nrb;
@@ -422,12 +426,11 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
         float *dxb = b.out + (ng * g.CB + cb0) * hw8;
         for (int kb0 = 0; kb0 < g.KB; kb0 += chunk) {
             struct ck_dconv_row job = {
-                .w = b.w + (((size_t)gi * g.CB + cb0) * g.KB + kb0) * wblk,
+                .w = b.w + ((size_t)gi * g.CB + cb0) * g.KB * wblk + kb0 * wblk * nob,
                 .nblk = CK_MIN(chunk, g.KB - kb0), .blk_len = 8,
                 .nob = nob, .accumulate = kb0 > 0,
                 .src_blk = (ptrdiff_t)dyplane, .src_ch = 1, .src_pix = 8,
-                .w_blk = (ptrdiff_t)wblk, .w_ob = (ptrdiff_t)(wblk * g.KB),
-                .dst_pix = (ptrdiff_t)g.sw * 8, .dst_ob = (ptrdiff_t)hw8,
+                .w_blk = (ptrdiff_t)(wblk * nob), .dst_pix = (ptrdiff_t)g.sw * 8, .dst_ob = (ptrdiff_t)hw8,
             };
             const float *dy_n = b.dy + (ng * g.KB + kb0) * dyplane;
             for (int h = h0; h < h1; h++) {

@@ -1,0 +1,60 @@
+/* conv_avx2_pack.c - AVX2 layout conversion for backend "avx2": channel planes
+ * (NCHW) <-> 8-channel interleaved pixels (NCHW8c), one 8x8 register transpose per
+ * 8 pixels. Contract in conv_avx2.h. No padding logic and no threading here: the
+ * driver calls these once per row or block.
+ */
+#include <immintrin.h>
+
+#include "conv_avx2.h"
+
+/* In-register transpose of the 8x8 matrix r[0..7] (row i = r[i]). */
+static inline __attribute__((always_inline)) void transpose8(__m256 r[8])
+{
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
+void ck_dconv_pack8__avx2(const float *src, ptrdiff_t src_ch, int nc, int npix, float *dst)
+{
+    int i = 0;
+    for (; i + 8 <= npix; i += 8) {
+        __m256 r[8];
+        for (int c = 0; c < 8; c++)
+            r[c] = c < nc ? _mm256_loadu_ps(src + c * src_ch + i) : _mm256_setzero_ps();
+        transpose8(r);
+        for (int j = 0; j < 8; j++)
+            _mm256_storeu_ps(dst + (ptrdiff_t)(i + j) * 8, r[j]);
+    }
+    for (; i < npix; i++)
+        for (int c = 0; c < 8; c++)
+            dst[(ptrdiff_t)i * 8 + c] = c < nc ? src[c * src_ch + i] : 0.0f;
+}
+
+void ck_dconv_unpack8__avx2(const float *src, int nc, int npix, float *dst, ptrdiff_t dst_ch)
+{
+    int i = 0;
+    for (; i + 8 <= npix; i += 8) {
+        __m256 r[8];
+        for (int j = 0; j < 8; j++)
+            r[j] = _mm256_loadu_ps(src + (ptrdiff_t)(i + j) * 8);
+        transpose8(r);
+        for (int c = 0; c < nc; c++)
+            _mm256_storeu_ps(dst + c * dst_ch + i, r[c]);
+    }
+    for (; i < npix; i++)
+        for (int c = 0; c < nc; c++)
+            dst[c * dst_ch + i] = src[(ptrdiff_t)i * 8 + c];
+}
