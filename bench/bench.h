@@ -46,8 +46,9 @@ double ckb_peak_measure(int threads, double seconds);
 float ckb_fma_chains__avx2(long iters);
 
 /* bench_conv.c: register the three passes x every backend x thread count of problem p
- * (a benchdnn descriptor is derived from p). */
-void ckb_register_conv_problem(const struct ckb_config *cfg, const struct ck_conv_params *p);
+ * (a benchdnn descriptor is derived from p); one_thread_only: only the smallest count. */
+void ckb_register_conv_problem(const struct ckb_config *cfg, const struct ck_conv_params *p,
+                               int one_thread_only);
 /* Free everything bench_conv.c allocated (call after the run). */
 void ckb_conv_cleanup(void);
 

@@ -175,8 +175,9 @@ static void case_conv(struct ckb_state *st, void *arg)
         goto cleanup;
     }
 
-    /* Warm-up on the full problem (page faults, caches, OpenMP thread start). */
-    s = run_pass(c, p, x, w, bias, y, dy, dx, dw, db, ws, ws_size);
+    /* Warm-up on the full problem (page faults, caches, OpenMP thread start), unless
+     * the accuracy run above already was the full problem. */
+    s = q.N == p->N ? CK_OK : run_pass(c, p, x, w, bias, y, dy, dx, dw, db, ws, ws_size);
     if (s != CK_OK) {
         ckb_note_failure();
         ckb_skip(st, "FAILED: %s returned %s", ck_conv_pass_name(c->pass), ck_status_str(s));
@@ -231,7 +232,8 @@ static int seen_before(const char *desc)
     return 0;
 }
 
-void ckb_register_conv_problem(const struct ckb_config *cfg, const struct ck_conv_params *p)
+void ckb_register_conv_problem(const struct ckb_config *cfg, const struct ck_conv_params *p,
+                               int one_thread_only)
 {
     char desc[128], why[256];
     if (ck_conv_check(p, why, sizeof why) != CK_OK) {
@@ -246,7 +248,7 @@ void ckb_register_conv_problem(const struct ckb_config *cfg, const struct ck_con
             const struct ck_conv_backend *b = ck_backend_get(bi);
             if (cfg->backend_only && strcmp(cfg->backend_only, b->name) != 0)
                 continue;
-            for (int ti = 0; ti < cfg->n_threads; ti++) {
+            for (int ti = 0; ti < (one_thread_only ? 1 : cfg->n_threads); ti++) {
                 struct conv_case *c = ckb_xalloc(sizeof *c);
                 *c = (struct conv_case){*p, (enum ck_conv_pass)pass, b, cfg->threads[ti],
                                         cfg, all_cases};

@@ -5,7 +5,8 @@
  * full:  the parameter sweep filter {1,3,5,7} x stride {1,2} x padding {valid,same} x
  *        channels {3->32, 32->64, 64->64, 128->128} x image {16,32,56}, with the batch
  *        picked so one call is about CKB_SWEEP_GFLOP; the seed CNN's layers at batch 64;
- *        real-network layers (VGG, ResNet 3x3/1x1/stem); the test suite's shape corpus.
+ *        real-network layers (VGG, ResNet 3x3/1x1/stem); the test suite's shape corpus
+ *        (at the smallest thread count only).
  * Each problem is registered for all passes, backends and thread counts by bench_conv.c.
  */
 #include <stdio.h>
@@ -15,8 +16,8 @@
 #include "convkit/status.h"
 #include "shapes.h"
 
-/* Target GFLOP of one sweep call: ~12 ms at 40 GFLOP/s, ~50 ms at 10. */
-#define CKB_SWEEP_GFLOP 0.5
+/* Target GFLOP of one sweep call (the batch gives 0.5x-1x of it): 12-25 ms at 40 GFLOP/s. */
+#define CKB_SWEEP_GFLOP 1.0
 
 static const char *const quick_problems[] = {
     "mb8ic3ih32oc32kh3ph1",     /* seed conv1, batch 8 */
@@ -58,7 +59,7 @@ static void register_desc(const struct ckb_config *cfg, const char *desc)
         fprintf(stderr, "convkit-bench: bad built-in problem: %s\n", msg);
         exit(1);
     }
-    ckb_register_conv_problem(cfg, &p);
+    ckb_register_conv_problem(cfg, &p, 0);
 }
 
 /* The parameter sweep; the batch is the largest power of two <= 64 within budget. */
@@ -87,7 +88,7 @@ static void register_parameter_sweep(const struct ckb_config *cfg)
                         p.N = 64;
                         while (p.N > 1 && p.N * per_image > CKB_SWEEP_GFLOP)
                             p.N /= 2;
-                        ckb_register_conv_problem(cfg, &p); /* 1x1 "same" == "valid": once */
+                        ckb_register_conv_problem(cfg, &p, 0); /* 1x1 "same" == "valid": once */
                     }
 }
 
@@ -103,7 +104,8 @@ void ckb_register_conv_sweeps(const struct ckb_config *cfg)
     for (size_t i = 0; i < sizeof network_problems / sizeof network_problems[0]; i++)
         register_desc(cfg, network_problems[i]);
     register_parameter_sweep(cfg);
-    /* The test corpus: odd sizes, asymmetric padding, dilation, groups (small problems). */
+    /* The test corpus: odd sizes, asymmetric padding, dilation, groups. Tiny problems
+     * (microseconds a call), so one thread count only. */
     for (size_t i = 0; i < ckt_corpus_count(); i++)
-        ckb_register_conv_problem(cfg, &ckt_corpus_get(i)->p);
+        ckb_register_conv_problem(cfg, &ckt_corpus_get(i)->p, 1);
 }

@@ -29,7 +29,7 @@ static void usage(void)
            "                        full 1..cores, or powers of two and all cores above 8)\n"
            "  --backend=NAME        only this conv backend (and net backend)\n"
            "  --naive-max-gflop=X   skip naive problems above X GFLOP a call\n"
-           "                        (default: quick 0.1, full 0.5)\n"
+           "                        (default: quick 0.1, full 0.7)\n"
            "  --no-peak             do not measure the FMA peak (no peak_pct counters)\n"
            "\n"
            "Case names: conv/<fwd|bwd_data|bwd_weights>/<backend>/<descriptor>/threads:<T>,\n"
@@ -152,7 +152,7 @@ int main(int argc, char **argv)
     if (!threads_arg)
         default_threads(&cfg);
     int quick = cfg.preset == CKB_PRESET_QUICK;
-    cfg.naive_max_gflop = naive_max >= 0 ? naive_max : quick ? 0.1 : 0.5;
+    cfg.naive_max_gflop = naive_max >= 0 ? naive_max : quick ? 0.1 : 0.7;
     cfg.ref_max_gflop = quick ? 0.02 : 0.05;
     /* Presets choose a shorter default measuring time than Google Benchmark's 0.5 s. */
     if (!has_min_time)
