@@ -461,6 +461,33 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
 
 /* ---- backward-weights ------------------------------------------------------------- */
 
+/* db[k] = sum of dy over (n, p, q), from the blocked dy [N][G][KB][P][Q][8]: per k-block,
+ * 4 x 8 double partial sums over pixels mod 4 (independent chains), combined in a fixed
+ * order, so the result does not depend on the thread count. */
+static void bias_grad(const struct geom *g, const float *dyb, float *db)
+{
+    const size_t pq = (size_t)g->P * g->Q;
+    const int nblk = g->G * g->KB;
+    #pragma omp parallel for schedule(static)
+    for (int i = 0; i < nblk; i++) {
+        const int gi = i / g->KB, kb = i % g->KB;
+        double acc[4][8] = {{0.0}};
+        for (int n = 0; n < g->N; n++) {
+            const float *d = dyb + (((size_t)n * g->G + gi) * g->KB + kb) * pq * 8;
+            size_t px = 0;
+            for (; px + 4 <= pq; px += 4)
+                for (int u = 0; u < 4; u++)
+                    for (int l = 0; l < 8; l++)
+                        acc[u][l] += d[(px + u) * 8 + l];
+            for (; px < pq; px++)
+                for (int l = 0; l < 8; l++)
+                    acc[0][l] += d[px * 8 + l];
+        }
+        for (int l = 0; l < 8 && kb * 8 + l < g->Kg; l++)
+            db[gi * g->Kg + kb * 8 + l] = (float)((acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l]));
+    }
+}
+
 /* x is (N,C,H,W), dy is (N,K,P,Q), dw is (K,C/G,R,S), db is (K) or NULL.
  * The blocked gradient dwb[G][KB][items][8k] (items as in the forward weights) is cut
  * into tiles of WG_NKB k-blocks x WG_NIT items; each thread owns a fixed contiguous range
@@ -529,19 +556,8 @@ static enum ck_status avx2_backward_weights(const struct ck_conv_params *p, cons
                 dw[((size_t)k * g.Cg + c) * g.T + t] = src[i * 8];
             }
     }
-    if (db) {
-        const size_t pq = (size_t)g.P * g.Q;
-        #pragma omp parallel for schedule(static)
-        for (int k = 0; k < g.K; k++) {
-            double acc = 0.0;
-            for (int n = 0; n < g.N; n++) {
-                const float *dy_nk = dy + ((size_t)n * g.K + k) * pq;
-                for (size_t i = 0; i < pq; i++)
-                    acc += dy_nk[i];
-            }
-            db[k] = (float)acc;
-        }
-    }
+    if (db)
+        bias_grad(&g, b.dy, db);
     return CK_OK;
 }
 
