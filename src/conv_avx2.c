@@ -19,7 +19,7 @@
 #include <omp.h>
 #endif
 
-/* Tuning knobs (measured on the 2-core Zen 1 target). */
+/* Tuning knobs, measured on the 2-core AVX2 test VM (see the commit log for figures). */
 enum {
     FWD_NOB = 4,          /* output blocks per forward/backward-data register tile */
     WG_NKB = 2,           /* weight-gradient tile: 2 blocks of 8 k x 6 items */
