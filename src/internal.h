@@ -21,6 +21,7 @@ void ck__msg(char *msg, size_t msg_len, const char *fmt, ...) CK_PRINTF(3, 4);
 
 /* Backends compiled into the library, each defined in its own src/conv_<name>.c. */
 extern const struct ck_conv_backend ck_backend_naive;
+extern const struct ck_conv_backend ck_backend_auto;
 extern const struct ck_conv_backend ck_backend_im2col;
 extern const struct ck_conv_backend ck_backend_avx2;
 

@@ -140,10 +140,12 @@ void ck__param_fill(const struct ck_layer *l, struct ck_param *out, const char *
 
 const struct ck_conv_backend *ck__default_backend(const struct ck_conv_params *p)
 {
-    static const char *const preference[] = {"im2col", "naive"};
+    /* `auto` picks per pass (wisdom, else heuristic); naive if auto cannot run it all */
+    static const struct ck_conv_backend *const preference[] = {&ck_backend_auto,
+                                                               &ck_backend_naive};
     for (size_t i = 0; i < CK_COUNT_OF(preference); i++) {
-        const struct ck_conv_backend *b = ck_backend_find(preference[i]);
-        int ok = b != NULL;
+        const struct ck_conv_backend *b = preference[i];
+        int ok = 1;
         for (int pass = 0; ok && pass < CK_PASS_COUNT; pass++)
             ok = ck_backend_supports(b, p, (enum ck_conv_pass)pass, NULL, 0) == CK_OK;
         if (ok)

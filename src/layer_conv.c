@@ -155,7 +155,7 @@ enum ck_status ck__layer_conv_init(struct ck_layer *l, const struct ck_conv_back
         c->b = ck_backend_find(name);
         if (!c->b) {
             char names[256];
-            ck__msg(msg, msg_len, "unknown backend '%s' (known: auto, %s)", name,
+            ck__msg(msg, msg_len, "unknown backend '%s' (known: %s)", name,
                     ck_backend_names(names, sizeof names));
             st = CK_ERR_INVALID_ARGUMENT;
         }

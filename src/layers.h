@@ -43,8 +43,8 @@ enum ck_status ck__layer_dense_init(struct ck_layer *l, char *msg, size_t msg_le
 enum ck_status ck__layer_dropout_init(struct ck_layer *l, char *msg, size_t msg_len);
 enum ck_status ck__layer_softmax_xent_init(struct ck_layer *l, char *msg, size_t msg_len);
 
-/* The library's default conv backend for p: the first of im2col, naive that supports
- * all three passes on this CPU (NULL if none). Replaced by `auto` selection later. */
+/* The library's default conv backend for p: `auto` (src/conv_auto.c) if it supports all
+ * three passes on this CPU, else naive (NULL if neither). */
 const struct ck_conv_backend *ck__default_backend(const struct ck_conv_params *p);
 
 /* Fill *out for a tensor of a layer's params block at float offset off. */

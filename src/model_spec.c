@@ -251,7 +251,7 @@ static enum ck_status parse_option(struct ctx *c, struct ck_layer_spec *ls, cons
         memcpy(ls->backend, v, (size_t)vlen);
         ls->backend[vlen] = '\0';
         if (strcmp(ls->backend, "auto") != 0 && !ck_backend_find(ls->backend))
-            return fail(c->msg, c->msg_len, w->line, vcol, "unknown backend '%s' (known: auto, %s)",
+            return fail(c->msg, c->msg_len, w->line, vcol, "unknown backend '%s' (known: %s)",
                         ls->backend, ck_backend_names(names, sizeof names));
     }
     return CK_OK;

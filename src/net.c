@@ -44,7 +44,7 @@ static enum ck_status find_backend(const char *name, const struct ck_conv_backen
     *out = ck_backend_find(name);
     if (!*out) {
         char names[256];
-        ck__msg(msg, msg_len, "unknown backend '%s' (known: auto, %s)", name,
+        ck__msg(msg, msg_len, "unknown backend '%s' (known: %s)", name,
                 ck_backend_names(names, sizeof names));
         return CK_ERR_INVALID_ARGUMENT;
     }
@@ -291,5 +291,21 @@ enum ck_status ck_net_set_backend(struct ck_net *net, int layer_index, const cha
     snprintf(l->spec.backend, sizeof l->spec.backend, "%s", b->name);
     if (layer_index < net->spec.n_layers)
         snprintf(net->spec.layers[layer_index].backend, CK_BACKEND_NAME_MAX, "%s", b->name);
+    return CK_OK;
+}
+
+/* Added for data-parallel training (train.c): replicas read the owner's parameters. */
+enum ck_status ck_net_share_params(struct ck_net *net, const struct ck_net *owner)
+{
+    if (!net || !owner || net == owner || net->n_layers != owner->n_layers ||
+        net->params_len != owner->params_len)
+        return CK_ERR_INVALID_ARGUMENT;
+    for (int i = 0; i < net->n_layers; i++)
+        if (net->layers[i].n_params != owner->layers[i].n_params)
+            return CK_ERR_INVALID_ARGUMENT;
+    for (int i = 0; i < net->n_layers; i++)
+        net->layers[i].params = owner->layers[i].params;
+    ck_aligned_free(net->params);
+    net->params = NULL; /* not owned: ck_net_free must not free owner's arena */
     return CK_OK;
 }

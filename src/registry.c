@@ -13,10 +13,12 @@
 #include "convkit/cpu.h"
 #include "internal.h"
 
+/* `auto` goes last: it forwards to one of the others (src/conv_auto.c). */
 static const struct ck_conv_backend *const backends[] = {
     &ck_backend_naive,
     &ck_backend_im2col,
     &ck_backend_avx2,
+    &ck_backend_auto,
 };
 
 size_t ck_backend_count(void)

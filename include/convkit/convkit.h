@@ -16,6 +16,7 @@
 #include "convkit/cpu.h"
 #include "convkit/conv.h"
 #include "convkit/backend.h"
+#include "convkit/autotune.h"
 #include "convkit/rng.h"
 #include "convkit/model.h"
 #include "convkit/layer.h"

@@ -3,12 +3,15 @@
  * Builds the net (so shapes, parameter counts and the conv backend of every layer are
  * the ones training would use) and prints, per layer: name, type (with its fused
  * activation), output shape HxWxC, parameters, forward FLOPs per image (a multiply-add
- * counts 2) and the conv backend; then totals and memory. Exit 2 for a bad command
- * line, spec or backend choice; 1 for unreadable files or out of memory.
+ * counts 2) and the conv backend; then totals and memory, and for layers on `auto` the
+ * backend it picks per pass and why. --autotune measures those choices first (and
+ * --wisdom FILE keeps them). Exit 2 for a bad command line, spec or backend choice;
+ * 1 for unreadable files, a failed measurement or out of memory.
  */
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "convkit/convkit.h"
 #include "args.h"
@@ -21,7 +24,7 @@ static void usage(FILE *f)
     char names[256], presets[128];
     fprintf(f,
             "usage: convkit summary --model SPEC|FILE|PRESET [--batch B] [--backend NAME]\n"
-            "                       [--input HxWxC]\n"
+            "                       [--input HxWxC] [--autotune] [--wisdom FILE]\n"
             "\n"
             "Print the layers of a model: output shape (HxWxC), parameters, forward FLOPs\n"
             "per image (multiply-add = 2 FLOPs) and the convolution backend of each conv2d.\n"
@@ -31,9 +34,13 @@ static void usage(FILE *f)
             "                   'input 28x28x1; conv2d 8 3x3 activation=relu; flatten; dense 10'\n"
             "                   (anything with a space or ';'), or a spec file\n"
             "  --batch B        batch size used to size activations and workspace (default 1)\n"
-            "  --backend NAME   conv backend for layers without backend=: auto, %s\n"
+            "  --backend NAME   conv backend for layers without backend=: %s\n"
             "                   (default auto)\n"
             "  --input HxWxC    replace the spec's input shape (e.g. 28x28x1)\n"
+            "  --wisdom FILE    measured backend choices for `auto` (read if it exists;\n"
+            "                   written after --autotune)\n"
+            "  --autotune       time every backend on each conv layer and pass at this\n"
+            "                   batch size, keep the fastest (like FFTW wisdom)\n"
             "  --help           this text\n"
             "\n"
             "Exit status: 0 ok; 2 bad option, model spec (the message gives line and column)\n"
@@ -107,6 +114,48 @@ static void print_table(const struct ck_net *net, const char *model)
            (double)net->ws_size / mib);
 }
 
+/* For every conv layer on `auto`: the backend it picks per pass, and why. */
+static void print_auto_choices(const struct ck_net *net)
+{
+    int header = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        const struct ck_layer *l = &net->layers[i];
+        const struct ck_conv_params *p = ck_layer_conv_params(l);
+        if (!p || strcmp(ck_layer_backend(l)->name, "auto") != 0)
+            continue;
+        if (!header++)
+            printf("\nauto picks, per conv layer and pass:\n");
+        char desc[96];
+        printf("  layer %d (%s)\n", i, ck_conv_problem_format(p, desc, sizeof desc));
+        for (int pass = 0; pass < CK_PASS_COUNT; pass++) {
+            struct ck_auto_choice c;
+            if (ck_auto_choose(p, (enum ck_conv_pass)pass, &c) == CK_OK)
+                printf("    %-17s %-12s %s\n", ck_conv_pass_name((enum ck_conv_pass)pass),
+                       c.backend->name, c.reason);
+        }
+    }
+}
+
+/* Measure every conv layer of net on `auto`, all passes; 0 ok, -1 printed. */
+static int autotune(const struct ck_net *net)
+{
+    char msg[256];
+    for (int i = 0; i < net->n_layers; i++) {
+        const struct ck_layer *l = &net->layers[i];
+        const struct ck_conv_params *p = ck_layer_conv_params(l);
+        if (!p || strcmp(ck_layer_backend(l)->name, "auto") != 0)
+            continue;
+        for (int pass = 0; pass < CK_PASS_COUNT; pass++) {
+            struct ck_auto_choice c;
+            if (ck_auto_tune(p, (enum ck_conv_pass)pass, 5, &c, msg, sizeof msg) != CK_OK) {
+                ck_cli_error(CMD, "layer %d: %s", i, msg);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 /* "HxWxC" -> shape; 0 ok. */
 static int parse_shape(const char *text, struct ck_shape *s)
 {
@@ -120,7 +169,8 @@ static int parse_shape(const char *text, struct ck_shape *s)
 int ck_cmd_summary(int argc, char **argv)
 {
     struct ck_opt opts[] = {
-        {"model", 1, NULL}, {"batch", 1, NULL}, {"backend", 1, NULL}, {"input", 1, NULL}};
+        {"model", 1, NULL}, {"batch", 1, NULL},  {"backend", 1, NULL},
+        {"input", 1, NULL}, {"wisdom", 1, NULL}, {"autotune", 0, NULL}};
     const size_t n_opts = sizeof opts / sizeof opts[0];
     char msg[512];
     int help = 0, batch = 1;
@@ -145,7 +195,7 @@ int ck_cmd_summary(int argc, char **argv)
     }
     if (backend && strcmp(backend, "auto") != 0 && !ck_backend_find(backend)) {
         char names[256];
-        ck_cli_error(CMD, "--backend '%s': unknown backend (known: auto, %s)", backend,
+        ck_cli_error(CMD, "--backend '%s': unknown backend (known: %s)", backend,
                      ck_backend_names(names, sizeof names));
         return CK_EXIT_USAGE;
     }
@@ -163,13 +213,36 @@ int ck_cmd_summary(int argc, char **argv)
         ck_cli_error(CMD, "--model: %s", msg);
         return st == CK_ERR_INVALID_ARGUMENT ? CK_EXIT_USAGE : CK_EXIT_RUNTIME;
     }
+    const char *wisdom = ck_args_get(opts, n_opts, "wisdom");
+    const int tune = ck_args_get(opts, n_opts, "autotune") != NULL;
+    if (wisdom && (!tune || access(wisdom, F_OK) == 0) &&
+        ck_auto_wisdom_load(wisdom, msg, sizeof msg) != CK_OK) {
+        ck_cli_error(CMD, "--wisdom: %s", msg);
+        return CK_EXIT_RUNTIME;
+    }
     struct ck_net *net;
     st = ck_net_build(&spec, batch, backend, &net, msg, sizeof msg);
     if (st != CK_OK) {
         ck_cli_error(CMD, "%s", msg);
         return st == CK_ERR_OUT_OF_MEMORY ? CK_EXIT_RUNTIME : CK_EXIT_USAGE;
     }
+    if (tune) {
+        /* measure, then rebuild so the workspace fits the measured choices */
+        int failed = autotune(net);
+        ck_net_free(net);
+        if (failed)
+            return CK_EXIT_RUNTIME;
+        if (wisdom && ck_auto_wisdom_save(wisdom, msg, sizeof msg) != CK_OK) {
+            ck_cli_error(CMD, "--wisdom: %s", msg);
+            return CK_EXIT_RUNTIME;
+        }
+        if ((st = ck_net_build(&spec, batch, backend, &net, msg, sizeof msg)) != CK_OK) {
+            ck_cli_error(CMD, "%s", msg);
+            return CK_EXIT_RUNTIME;
+        }
+    }
     print_table(net, model);
+    print_auto_choices(net);
     ck_net_free(net);
     return CK_EXIT_OK;
 }
