@@ -19,10 +19,8 @@ echo
 echo "== hand-made filters on a real photograph (assets/camera.png, CC0)"
 for k in edge sobel-x sobel-y blur sharpen; do
   "$ck" filter --kernel "$k" --input assets/camera.png --output "$out/camera-$k.png"
-  echo "  $k -> $out/camera-$k.png"
 done
 "$ck" filter --kernel edge --input assets/chelsea.png --output "$out/chelsea-edge.png"
-echo "  edge (RGB, per channel) -> $out/chelsea-edge.png"
 
 echo
 echo "== one convolution per backend, all three passes (seed conv2, batch 8)"

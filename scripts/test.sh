@@ -2,7 +2,9 @@
 # test.sh - the README's test command: install what is missing, build, and run the whole
 # Criterion suite twice: a Release build, then a Debug build under AddressSanitizer +
 # UndefinedBehaviorSanitizer. Also checks that an installed convkit can be found by
-# pkg-config and by CMake's find_package. Exits non-zero on the first failure.
+# pkg-config and by CMake's find_package, and smoke-runs the benchmark harness
+# (`scripts/bench.sh --quick` and its report; no timing is asserted, only that every
+# case runs or is skipped with a reason). Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -14,6 +16,12 @@ bash scripts/build.sh release
 
 echo "== install check (pkg-config and find_package)"
 bash scripts/check-install.sh build/release
+
+echo "== benchmark smoke run (scripts/bench.sh --quick; timings are not checked)"
+bash scripts/bench.sh --quick --out build/bench/smoke.json >build/bench-smoke.log 2>&1 ||
+  { tail -n 30 build/bench-smoke.log; echo "benchmark smoke run failed" >&2; exit 1; }
+bash scripts/bench-report.sh build/bench/smoke.json build/bench/report >/dev/null
+echo "bench: $(grep -c '"run_name"' build/bench/smoke.json) cases ran; report in build/bench/report/"
 
 echo "== AddressSanitizer + UBSan build + tests"
 bash scripts/build.sh asan
