@@ -71,6 +71,15 @@ enum ck_status ck_net_build(const struct ck_model_spec *spec, int batch,
 /** @brief Free a net and its arenas (NULL is fine). */
 void ck_net_free(struct ck_net *net);
 
+/**
+ * @brief Data-parallel replicas (added for the training loop, train.h): make net read
+ * its parameters from owner's arena instead of its own, which is freed. owner must be
+ * built from the same spec and outlive net; net keeps its own gradients, activations
+ * and workspace, so replicas can run forward/backward on different images at once.
+ * @return CK_ERR_INVALID_ARGUMENT if the two nets' parameter layouts differ.
+ */
+enum ck_status ck_net_share_params(struct ck_net *net, const struct ck_net *owner);
+
 /** Initialisers. Biases always start at zero; normal variants are untruncated. */
 enum ck_init {
     CK_INIT_AUTO = 0,     /**< He normal before ReLU/leaky ReLU, Glorot uniform otherwise */

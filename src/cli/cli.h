@@ -14,5 +14,9 @@ int ck_cmd_version(int argc, char **argv);
 int ck_cmd_summary(int argc, char **argv);
 int ck_cmd_conv(int argc, char **argv);
 int ck_cmd_filter(int argc, char **argv);
+int ck_cmd_train(int argc, char **argv);
+int ck_cmd_eval(int argc, char **argv);
+int ck_cmd_export(int argc, char **argv);
+int ck_cmd_visualize(int argc, char **argv);
 
 #endif

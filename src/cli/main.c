@@ -14,6 +14,10 @@ static const struct ck_cli_command commands[] = {
     {"summary", "layer table of a model spec: output shapes, parameters, FLOPs", ck_cmd_summary},
     {"conv", "one convolution (any pass, any backend) on .npy files", ck_cmd_conv},
     {"filter", "apply a hand-made filter (edge, sobel, blur, ...) to a PNG image", ck_cmd_filter},
+    {"train", "train a model on CIFAR-10, (Fashion-)MNIST or synthetic data", ck_cmd_train},
+    {"eval", "test accuracy, per-class accuracy and confusion matrix of a checkpoint", ck_cmd_eval},
+    {"export", "write a checkpoint's parameters as .npy files (PyTorch layouts)", ck_cmd_export},
+    {"visualize", "PNGs of first-layer filters and feature maps for one image", ck_cmd_visualize},
     {"version", "print the version and build configuration", ck_cmd_version},
 };
 
