@@ -343,10 +343,11 @@ enum ck_status ck_checkpoint_parse(const uint8_t *buf, size_t len, const char *n
                 version, CK_CHECKPOINT_VERSION);
         return CK_ERR_CORRUPT_DATA;
     }
-    if (plen != len - HEADER_BYTES - 4 || len < HEADER_BYTES + 4) {
+    const size_t avail = len >= HEADER_BYTES + 4 ? len - HEADER_BYTES - 4 : 0;
+    if (len < HEADER_BYTES + 4 || plen != avail) {
         ck__msg(msg, msg_len, "%s: checkpoint is %zu bytes, its header says %llu (%s)", nm, len,
                 (unsigned long long)plen + HEADER_BYTES + 4,
-                plen > len ? "truncated" : "wrong length");
+                len < HEADER_BYTES + 4 || plen > avail ? "truncated" : "trailing bytes");
         return CK_ERR_CORRUPT_DATA;
     }
     const uint8_t *payload = buf + HEADER_BYTES;
