@@ -1,0 +1,278 @@
+/* winograd_avx2.c - AVX2/FMA kernels of Winograd F(m x m, 3x3), 8 channels per ymm:
+ * NCHW -> padded 8-channel blocks (8x8 register transposes), input / output / weight-
+ * gradient tile transforms, and the 6 x 16 (or 6 x 8) product kernel. Contracts and
+ * matrices: src/winograd.h. The transforms are generated at compile time from those
+ * matrices (zero terms vanish, +-1 become add/sub, the rest FMA), so one generic body
+ * serves F(2), F(4) and F(6). No threads, no allocation, no tiling decisions here.
+ */
+#include <immintrin.h>
+
+#include "winograd.h"
+#include "winograd_avx2.h"
+
+#define INLINE static inline __attribute__((always_inline))
+
+enum { L = CK_WINO_LANES };
+
+/* ---- helpers ---------------------------------------------------------------------- */
+
+/* out[a] = sum_i c(a, i) * in[i], a < rows, i < cols, with c(a, i) = M[a*ld + i] or, if
+ * tr, M[i*ld + a]. M is a compile-time constant matrix, so after unrolling every branch
+ * below folds away and only the nonzero terms remain. */
+INLINE void matvec(const double *M, int ld, int tr, int rows, int cols, const __m256 *in,
+                   __m256 *out)
+{
+#pragma GCC unroll 8
+    for (int a = 0; a < rows; a++) {
+        /* start from a +1/positive term when there is one (saves a negation) */
+        int start = -1;
+#pragma GCC unroll 8
+        for (int i = cols - 1; i >= 0; i--) {
+            const double c = tr ? M[i * ld + a] : M[a * ld + i];
+            if (c > 0.0 || (c != 0.0 && start < 0))
+                start = i;
+        }
+        __m256 acc = _mm256_setzero_ps();
+        if (start >= 0) {
+            const double c0 = tr ? M[start * ld + a] : M[a * ld + start];
+            acc = c0 == 1.0 ? in[start] : _mm256_mul_ps(_mm256_set1_ps((float)c0), in[start]);
+        }
+#pragma GCC unroll 8
+        for (int i = 0; i < cols; i++) {
+            const double c = tr ? M[i * ld + a] : M[a * ld + i];
+            if (i == start || c == 0.0)
+                continue;
+            if (c == 1.0)
+                acc = _mm256_add_ps(acc, in[i]);
+            else if (c == -1.0)
+                acc = _mm256_sub_ps(acc, in[i]);
+            else
+                acc = _mm256_fmadd_ps(_mm256_set1_ps((float)c), in[i], acc);
+        }
+        out[a] = acc;
+    }
+}
+
+/* In-register transpose of the 8x8 matrix r[0..7] (row i = r[i]). */
+INLINE void transpose8(__m256 r[8])
+{
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
+/* Store the m floats at lanes off .. off+m-1 of r to dst (off = q*m, m in 2, 4, 6). */
+INLINE void store_m(float *dst, __m256 r, int off, int m)
+{
+    const __m128 lo = _mm256_castps256_ps128(r), hi = _mm256_extractf128_ps(r, 1);
+    if (m == 4) {
+        _mm_storeu_ps(dst, off == 0 ? lo : hi);
+    } else if (m == 2) {
+        if (off == 0)
+            _mm_store_sd((double *)dst, _mm_castps_pd(lo));
+        else
+            _mm_storeh_pd((double *)dst, _mm_castps_pd(lo));
+    } else {
+        _mm_storeu_ps(dst, lo);
+        _mm_store_sd((double *)(dst + 4), _mm_castps_pd(hi));
+    }
+}
+
+/* ---- layout packing ------------------------------------------------------------------- */
+
+void ck_wino_pack__avx2(const float *src, size_t src_cs, int h_in, int w_in, int lanes,
+                        int pt, int pl, float *dst, int hb, int wb)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    for (int i = 0; i < hb; i++) {
+        float *d = dst + (size_t)i * wb * L;
+        const int h = i - pt;
+        if (h < 0 || h >= h_in || lanes <= 0) {
+            for (int j = 0; j < wb; j++)
+                _mm256_storeu_ps(d + (size_t)j * L, zero);
+            continue;
+        }
+        const float *s = src + (size_t)h * w_in;
+        /* pixels j in [j_lo, j_hi) have a source column w = j - pl in [0, w_in) */
+        const int j_lo = pl > 0 ? (pl < wb ? pl : wb) : 0;
+        const int j_hi = pl + w_in < wb ? (pl + w_in > j_lo ? pl + w_in : j_lo) : wb;
+        int j = 0;
+        for (; j < j_lo; j++)
+            _mm256_storeu_ps(d + (size_t)j * L, zero);
+        for (; j + 8 <= j_hi; j += 8) {
+            __m256 r[8];
+            for (int l = 0; l < L; l++)
+                r[l] = l < lanes ? _mm256_loadu_ps(s + l * src_cs + (j - pl)) : zero;
+            transpose8(r);
+            for (int q = 0; q < 8; q++)
+                _mm256_storeu_ps(d + (size_t)(j + q) * L, r[q]);
+        }
+        for (; j < j_hi; j++)
+            for (int l = 0; l < L; l++)
+                d[(size_t)j * L + l] = l < lanes ? s[l * src_cs + (j - pl)] : 0.0f;
+        for (; j < wb; j++)
+            _mm256_storeu_ps(d + (size_t)j * L, zero);
+    }
+}
+
+/* ---- tile transforms -------------------------------------------------------------------- */
+
+/* v(a, b) = sum_{i,j} BT[a][i] d(i, j) BT[b][j] */
+INLINE void input_tile(const double *bt, int al, const float *d, size_t d_rs, float *v,
+                       size_t v_xs)
+{
+    __m256 t[8][8]; /* t[j][a] = sum_i BT[a][i] d(i, j) */
+    for (int j = 0; j < al; j++) {
+        __m256 col[8];
+        for (int i = 0; i < al; i++)
+            col[i] = _mm256_loadu_ps(d + (size_t)i * d_rs + (size_t)j * L);
+        matvec(bt, al, 0, al, al, col, t[j]);
+    }
+    for (int a = 0; a < al; a++) {
+        __m256 row[8], out[8];
+        for (int j = 0; j < al; j++)
+            row[j] = t[j][a];
+        matvec(bt, al, 0, al, al, row, out);
+        for (int b = 0; b < al; b++)
+            _mm256_storeu_ps(v + (size_t)(a * al + b) * v_xs, out[b]);
+    }
+}
+
+/* o(i, j) = sum_{a,b} AT[i][a] M(a, b) AT[j][b] (+ bias), stored into NCHW planes. */
+INLINE void output_tile(const double *at, int m, int al, const float *mm, size_t m_xs,
+                        const float *bias, float *y, size_t y_cs, size_t y_rs, int rows,
+                        int cols, int lanes)
+{
+    __m256 s[8][8]; /* s[a][j] = sum_b AT[j][b] M(a, b) */
+    for (int a = 0; a < al; a++) {
+        __m256 row[8];
+        for (int b = 0; b < al; b++)
+            row[b] = _mm256_loadu_ps(mm + (size_t)(a * al + b) * m_xs);
+        matvec(at, al, 0, m, al, row, s[a]);
+    }
+    __m256 o[8][8]; /* o[i][j] */
+    const __m256 bv = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+    for (int j = 0; j < m; j++) {
+        __m256 col[8], out[8];
+        for (int a = 0; a < al; a++)
+            col[a] = s[a][j];
+        matvec(at, al, 0, m, al, col, out);
+        for (int i = 0; i < m; i++)
+            o[i][j] = bias ? _mm256_add_ps(out[i], bv) : out[i];
+    }
+    if (rows == m && cols == m && lanes == L) {
+        /* rows per transpose: 8 lanes hold 2 rows of 4 (m=4), 2 rows of 2 (m=2), 1 of 6 */
+        const int rpt = m == 6 ? 1 : 2;
+        for (int i0 = 0; i0 < m; i0 += rpt) {
+            __m256 r[8];
+            for (int k = 0; k < 8; k++)
+                r[k] = k < rpt * m ? o[i0 + k / m][k % m] : _mm256_setzero_ps();
+            transpose8(r);
+            for (int l = 0; l < L; l++)
+                for (int q = 0; q < rpt; q++)
+                    store_m(y + l * y_cs + (size_t)(i0 + q) * y_rs, r[l], q * m, m);
+        }
+        return;
+    }
+    /* edge tile: spill and copy the valid part */
+    float tmp[8][8][L];
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < m; j++)
+            _mm256_storeu_ps(tmp[i][j], o[i][j]);
+    for (int l = 0; l < lanes; l++)
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++)
+                y[l * y_cs + (size_t)i * y_rs + j] = tmp[i][j][l];
+}
+
+/* v(a, b) = sum_{i,j < m} AT[i][a] d(i, j) AT[j][b] */
+INLINE void dy_tile(const double *at, int m, int al, const float *d, size_t d_rs, float *v,
+                    size_t v_xs)
+{
+    __m256 t[8][8]; /* t[i][b] = sum_j AT[j][b] d(i, j) */
+    for (int i = 0; i < m; i++) {
+        __m256 row[8];
+        for (int j = 0; j < m; j++)
+            row[j] = _mm256_loadu_ps(d + (size_t)i * d_rs + (size_t)j * L);
+        matvec(at, al, 1, al, m, row, t[i]);
+    }
+    for (int b = 0; b < al; b++) {
+        __m256 col[8], out[8];
+        for (int i = 0; i < m; i++)
+            col[i] = t[i][b];
+        matvec(at, al, 1, al, m, col, out);
+        for (int a = 0; a < al; a++)
+            _mm256_storeu_ps(v + (size_t)(a * al + b) * v_xs, out[a]);
+    }
+}
+
+#define CK_WINO_AVX2(V, M, AL)                                                              \
+    void ck_wino_input_##V##__avx2(const float *d, size_t d_rs, float *v, size_t v_xs)     \
+    {                                                                                       \
+        input_tile(ck_wino_##V##_bt, AL, d, d_rs, v, v_xs);                                 \
+    }                                                                                       \
+    void ck_wino_output_##V##__avx2(const float *mm, size_t m_xs, const float *bias,       \
+                                    float *y, size_t y_cs, size_t y_rs, int rows, int cols, \
+                                    int lanes)                                              \
+    {                                                                                       \
+        output_tile(ck_wino_##V##_at, M, AL, mm, m_xs, bias, y, y_cs, y_rs, rows, cols,     \
+                    lanes);                                                                 \
+    }                                                                                       \
+    void ck_wino_dy_##V##__avx2(const float *d, size_t d_rs, float *v, size_t v_xs)        \
+    {                                                                                       \
+        dy_tile(ck_wino_##V##_at, M, AL, d, d_rs, v, v_xs);                                 \
+    }
+CK_WINO_AVX2(f2, 2, 4)
+CK_WINO_AVX2(f4, 4, 6)
+CK_WINO_AVX2(f6, 6, 8)
+#undef CK_WINO_AVX2
+
+/* ---- products: 6 x 16 / 6 x 8 register tile, A by broadcast ------------------------- */
+
+INLINE void gemm_tile(int nv, size_t kc, const float *a, size_t a_rs, size_t a_cs,
+                      const float *b, size_t ldb, float *c, size_t ldc, int accumulate)
+{
+    __m256 acc[6][2];
+    for (int i = 0; i < 6; i++)
+        for (int v = 0; v < nv; v++)
+            acc[i][v] = accumulate ? _mm256_loadu_ps(c + i * ldc + v * 8) : _mm256_setzero_ps();
+    const float *a0 = a, *a1 = a + a_rs, *a2 = a + 2 * a_rs, *a3 = a + 3 * a_rs;
+    const float *a4 = a + 4 * a_rs, *a5 = a + 5 * a_rs;
+    size_t off = 0;
+    for (size_t p = 0; p < kc; p++, off += a_cs, b += ldb) {
+        const __m256 b0 = _mm256_loadu_ps(b);
+        const __m256 b1 = nv == 2 ? _mm256_loadu_ps(b + 8) : b0;
+        __m256 x;
+#define ROW(I)                                                                              \
+    x = _mm256_broadcast_ss(a##I + off);                                                    \
+    acc[I][0] = _mm256_fmadd_ps(x, b0, acc[I][0]);                                          \
+    if (nv == 2)                                                                            \
+        acc[I][1] = _mm256_fmadd_ps(x, b1, acc[I][1]);
+        ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
+#undef ROW
+    }
+    for (int i = 0; i < 6; i++)
+        for (int v = 0; v < nv; v++)
+            _mm256_storeu_ps(c + i * ldc + v * 8, acc[i][v]);
+}
+
+void ck_wino_gemm__avx2(size_t kc, const float *a, size_t a_rs, size_t a_cs, const float *b,
+                        size_t ldb, float *c, size_t ldc, int nr, int accumulate)
+{
+    if (nr == 16)
+        gemm_tile(2, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
+    else
+        gemm_tile(1, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
+}
