@@ -24,5 +24,9 @@ extern const struct ck_conv_backend ck_backend_naive;
 extern const struct ck_conv_backend ck_backend_auto;
 extern const struct ck_conv_backend ck_backend_im2col;
 extern const struct ck_conv_backend ck_backend_avx2;
+extern const struct ck_conv_backend ck_backend_winograd;
+extern const struct ck_conv_backend ck_backend_winograd_f2;
+extern const struct ck_conv_backend ck_backend_winograd_f4;
+extern const struct ck_conv_backend ck_backend_winograd_f6;
 
 #endif

@@ -19,6 +19,10 @@ static const struct ck_conv_backend *const backends[] = {
     &ck_backend_im2col,
     &ck_backend_avx2,
     &ck_backend_auto,
+    &ck_backend_winograd,
+    &ck_backend_winograd_f2,
+    &ck_backend_winograd_f4,
+    &ck_backend_winograd_f6,
 };
 
 size_t ck_backend_count(void)
