@@ -148,7 +148,7 @@ static int apply_recipe(const struct ck_opt *o, struct ck_train_config *cfg,
             cfg->optim.momentum = mom;
         }
     }
-    if ((v = o[O_LR].value) && ck_cli_double("lr", v, 0.0, 1e6, &cfg->optim.lr, msg, msg_len))
+    if ((v = o[O_LR].value) && ck_cli_double("lr", v, 0.0, 1e300, &cfg->optim.lr, msg, msg_len))
         return -1;
     if ((v = o[O_MOMENTUM].value) &&
         ck_cli_double("momentum", v, 0.0, 1.0, &cfg->optim.momentum, msg, msg_len))
@@ -156,12 +156,13 @@ static int apply_recipe(const struct ck_opt *o, struct ck_train_config *cfg,
     if ((v = o[O_WD].value) &&
         ck_cli_double("weight-decay", v, 0.0, 1e6, &cfg->optim.weight_decay, msg, msg_len))
         return -1;
+    const int old_batch = cfg->batch;
     if ((v = o[O_BATCH].value) && ck_args_int("batch", v, 1, 1 << 20, &cfg->batch, msg, msg_len))
         return -1;
     if ((v = o[O_MICRO].value)) {
         if (ck_args_int("micro-batch", v, 1, cfg->batch, &cfg->micro_batch, msg, msg_len))
             return -1;
-    } else if (o[O_BATCH].value) {
+    } else if (cfg->batch != old_batch) {
         cfg->micro_batch = cfg->batch < 32 ? cfg->batch : 32;
     }
     if ((cfg->batch + cfg->micro_batch - 1) / cfg->micro_batch > CK_TRAIN_MAX_CHUNKS) {
