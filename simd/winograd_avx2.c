@@ -80,13 +80,11 @@ INLINE void store_m(float *dst, __m256 r, int off, int m)
     if (m == 4) {
         _mm_storeu_ps(dst, off == 0 ? lo : hi);
     } else if (m == 2) {
-        if (off == 0)
-            _mm_store_sd((double *)dst, _mm_castps_pd(lo));
-        else
-            _mm_storeh_pd((double *)dst, _mm_castps_pd(lo));
+        /* unaligned 64-bit stores */
+        _mm_storeu_si64(dst, _mm_castps_si128(off == 0 ? lo : _mm_movehl_ps(lo, lo)));
     } else {
         _mm_storeu_ps(dst, lo);
-        _mm_store_sd((double *)(dst + 4), _mm_castps_pd(hi));
+        _mm_storeu_si64(dst + 4, _mm_castps_si128(hi));
     }
 }
 
@@ -241,38 +239,79 @@ CK_WINO_AVX2(f6, 6, 8)
 
 /* ---- products: 6 x 16 / 6 x 8 register tile, A by broadcast ------------------------- */
 
-INLINE void gemm_tile(int nv, size_t kc, const float *a, size_t a_rs, size_t a_cs,
-                      const float *b, size_t ldb, float *c, size_t ldc, int accumulate)
+/* Named accumulators (an array here ends up on the stack in every iteration). */
+static void gemm_6x16(size_t kc, const float *a, size_t a_rs, size_t a_cs, const float *b,
+                      size_t ldb, float *c, size_t ldc, int accumulate)
 {
-    __m256 acc[6][2];
-    for (int i = 0; i < 6; i++)
-        for (int v = 0; v < nv; v++)
-            acc[i][v] = accumulate ? _mm256_loadu_ps(c + i * ldc + v * 8) : _mm256_setzero_ps();
+    __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+    if (accumulate) {
+        c00 = _mm256_loadu_ps(c), c01 = _mm256_loadu_ps(c + 8);
+        c10 = _mm256_loadu_ps(c + ldc), c11 = _mm256_loadu_ps(c + ldc + 8);
+        c20 = _mm256_loadu_ps(c + 2 * ldc), c21 = _mm256_loadu_ps(c + 2 * ldc + 8);
+        c30 = _mm256_loadu_ps(c + 3 * ldc), c31 = _mm256_loadu_ps(c + 3 * ldc + 8);
+        c40 = _mm256_loadu_ps(c + 4 * ldc), c41 = _mm256_loadu_ps(c + 4 * ldc + 8);
+        c50 = _mm256_loadu_ps(c + 5 * ldc), c51 = _mm256_loadu_ps(c + 5 * ldc + 8);
+    } else {
+        c00 = c01 = c10 = c11 = c20 = c21 = _mm256_setzero_ps();
+        c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
+    }
     const float *a0 = a, *a1 = a + a_rs, *a2 = a + 2 * a_rs, *a3 = a + 3 * a_rs;
     const float *a4 = a + 4 * a_rs, *a5 = a + 5 * a_rs;
-    size_t off = 0;
-    for (size_t p = 0; p < kc; p++, off += a_cs, b += ldb) {
-        const __m256 b0 = _mm256_loadu_ps(b);
-        const __m256 b1 = nv == 2 ? _mm256_loadu_ps(b + 8) : b0;
-        __m256 x;
-#define ROW(I)                                                                              \
-    x = _mm256_broadcast_ss(a##I + off);                                                    \
-    acc[I][0] = _mm256_fmadd_ps(x, b0, acc[I][0]);                                          \
-    if (nv == 2)                                                                            \
-        acc[I][1] = _mm256_fmadd_ps(x, b1, acc[I][1]);
-        ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
-#undef ROW
+    for (size_t p = 0, off = 0; p < kc; p++, off += a_cs, b += ldb) {
+        const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+        __m256 x = _mm256_broadcast_ss(a0 + off);
+        c00 = _mm256_fmadd_ps(x, b0, c00), c01 = _mm256_fmadd_ps(x, b1, c01);
+        x = _mm256_broadcast_ss(a1 + off);
+        c10 = _mm256_fmadd_ps(x, b0, c10), c11 = _mm256_fmadd_ps(x, b1, c11);
+        x = _mm256_broadcast_ss(a2 + off);
+        c20 = _mm256_fmadd_ps(x, b0, c20), c21 = _mm256_fmadd_ps(x, b1, c21);
+        x = _mm256_broadcast_ss(a3 + off);
+        c30 = _mm256_fmadd_ps(x, b0, c30), c31 = _mm256_fmadd_ps(x, b1, c31);
+        x = _mm256_broadcast_ss(a4 + off);
+        c40 = _mm256_fmadd_ps(x, b0, c40), c41 = _mm256_fmadd_ps(x, b1, c41);
+        x = _mm256_broadcast_ss(a5 + off);
+        c50 = _mm256_fmadd_ps(x, b0, c50), c51 = _mm256_fmadd_ps(x, b1, c51);
     }
-    for (int i = 0; i < 6; i++)
-        for (int v = 0; v < nv; v++)
-            _mm256_storeu_ps(c + i * ldc + v * 8, acc[i][v]);
+    _mm256_storeu_ps(c, c00), _mm256_storeu_ps(c + 8, c01);
+    _mm256_storeu_ps(c + ldc, c10), _mm256_storeu_ps(c + ldc + 8, c11);
+    _mm256_storeu_ps(c + 2 * ldc, c20), _mm256_storeu_ps(c + 2 * ldc + 8, c21);
+    _mm256_storeu_ps(c + 3 * ldc, c30), _mm256_storeu_ps(c + 3 * ldc + 8, c31);
+    _mm256_storeu_ps(c + 4 * ldc, c40), _mm256_storeu_ps(c + 4 * ldc + 8, c41);
+    _mm256_storeu_ps(c + 5 * ldc, c50), _mm256_storeu_ps(c + 5 * ldc + 8, c51);
+}
+
+static void gemm_6x8(size_t kc, const float *a, size_t a_rs, size_t a_cs, const float *b,
+                     size_t ldb, float *c, size_t ldc, int accumulate)
+{
+    __m256 c0, c1, c2, c3, c4, c5;
+    if (accumulate) {
+        c0 = _mm256_loadu_ps(c), c1 = _mm256_loadu_ps(c + ldc);
+        c2 = _mm256_loadu_ps(c + 2 * ldc), c3 = _mm256_loadu_ps(c + 3 * ldc);
+        c4 = _mm256_loadu_ps(c + 4 * ldc), c5 = _mm256_loadu_ps(c + 5 * ldc);
+    } else {
+        c0 = c1 = c2 = c3 = c4 = c5 = _mm256_setzero_ps();
+    }
+    const float *a0 = a, *a1 = a + a_rs, *a2 = a + 2 * a_rs, *a3 = a + 3 * a_rs;
+    const float *a4 = a + 4 * a_rs, *a5 = a + 5 * a_rs;
+    for (size_t p = 0, off = 0; p < kc; p++, off += a_cs, b += ldb) {
+        const __m256 b0 = _mm256_loadu_ps(b);
+        c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + off), b0, c0);
+        c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + off), b0, c1);
+        c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(a2 + off), b0, c2);
+        c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(a3 + off), b0, c3);
+        c4 = _mm256_fmadd_ps(_mm256_broadcast_ss(a4 + off), b0, c4);
+        c5 = _mm256_fmadd_ps(_mm256_broadcast_ss(a5 + off), b0, c5);
+    }
+    _mm256_storeu_ps(c, c0), _mm256_storeu_ps(c + ldc, c1);
+    _mm256_storeu_ps(c + 2 * ldc, c2), _mm256_storeu_ps(c + 3 * ldc, c3);
+    _mm256_storeu_ps(c + 4 * ldc, c4), _mm256_storeu_ps(c + 5 * ldc, c5);
 }
 
 void ck_wino_gemm__avx2(size_t kc, const float *a, size_t a_rs, size_t a_cs, const float *b,
                         size_t ldb, float *c, size_t ldc, int nr, int accumulate)
 {
     if (nr == 16)
-        gemm_tile(2, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
+        gemm_6x16(kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
     else
-        gemm_tile(1, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
+        gemm_6x8(kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
 }
