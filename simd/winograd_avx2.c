@@ -16,40 +16,121 @@ enum { L = CK_WINO_LANES };
 
 /* ---- helpers ---------------------------------------------------------------------- */
 
+INLINE double coef(const double *M, int ld, int tr, int a, int i)
+{
+    return tr ? M[i * ld + a] : M[a * ld + i];
+}
+
+/* acc + c*x, where the first nonzero term (*first set) starts the sum. */
+INLINE __m256 term(__m256 acc, int *first, double c, __m256 x)
+{
+    if (c == 0.0)
+        return acc;
+    if (*first) {
+        *first = 0;
+        if (c == 1.0)
+            return x;
+        return c == -1.0 ? _mm256_sub_ps(_mm256_setzero_ps(), x)
+                         : _mm256_mul_ps(_mm256_set1_ps((float)c), x);
+    }
+    if (c == 1.0)
+        return _mm256_add_ps(acc, x);
+    if (c == -1.0)
+        return _mm256_sub_ps(acc, x);
+    return _mm256_fmadd_ps(_mm256_set1_ps((float)c), x, acc);
+}
+
+/* Rows a and a+1 have the same coefficients up to sign (B^T, and A = (A^T)^T). */
+INLINE int rows_paired(const double *M, int ld, int tr, int cols, int a)
+{
+#pragma GCC unroll 8
+    for (int i = 0; i < cols; i++)
+        if (coef(M, ld, tr, a + 1, i) != coef(M, ld, tr, a, i) &&
+            coef(M, ld, tr, a + 1, i) != -coef(M, ld, tr, a, i))
+            return 0;
+    return 1;
+}
+
+/* Columns i and i+1 have the same coefficients up to sign in every row (A^T). */
+INLINE int cols_paired(const double *M, int ld, int tr, int rows, int i)
+{
+#pragma GCC unroll 8
+    for (int a = 0; a < rows; a++)
+        if (coef(M, ld, tr, a, i + 1) != coef(M, ld, tr, a, i) &&
+            coef(M, ld, tr, a, i + 1) != -coef(M, ld, tr, a, i))
+            return 0;
+    return 1;
+}
+
 /* out[a] = sum_i c(a, i) * in[i], a < rows, i < cols, with c(a, i) = M[a*ld + i] or, if
- * tr, M[i*ld + a]. M is a compile-time constant matrix, so after unrolling every branch
- * below folds away and only the nonzero terms remain. */
+ * tr, M[i*ld + a]. M is a compile-time constant matrix: after unrolling every branch
+ * folds away, zero terms vanish, +-1 become add/sub. The matrices' symmetry (points in
+ * +-p pairs) is used as in hand-written transforms: paired columns are combined once
+ * (s = x_i + x_{i+1}, d = x_i - x_{i+1}), paired rows share an even and an odd part
+ * (out_a = E + O, out_{a+1} = E - O). */
 INLINE void matvec(const double *M, int ld, int tr, int rows, int cols, const __m256 *in,
                    __m256 *out)
 {
+    /* column pairs, greedily from the left */
+    int cp[8] = {0};
+    __m256 sum[8], dif[8];
+#pragma GCC unroll 8
+    for (int i = 0; i + 1 < cols; i++) {
+        if (i > 0 && cp[i - 1])
+            continue;
+        int zero = 1, same = 0, opp = 0;
+#pragma GCC unroll 8
+        for (int a = 0; a < rows; a++) {
+            const double c = coef(M, ld, tr, a, i);
+            zero &= c == 0.0;
+            same |= c != 0.0 && coef(M, ld, tr, a, i + 1) == c;
+            opp |= c != 0.0 && coef(M, ld, tr, a, i + 1) == -c;
+        }
+        if (zero || !cols_paired(M, ld, tr, rows, i))
+            continue;
+        cp[i] = 1;
+        if (same)
+            sum[i] = _mm256_add_ps(in[i], in[i + 1]);
+        if (opp)
+            dif[i] = _mm256_sub_ps(in[i], in[i + 1]);
+    }
+    /* row pairs, greedily from the top: rp[a] = a is the first row of a pair */
+    int rp[9] = {0};
+#pragma GCC unroll 8
+    for (int a = 0; a + 1 < rows; a++)
+        rp[a] = !(a > 0 && rp[a - 1]) && rows_paired(M, ld, tr, cols, a);
 #pragma GCC unroll 8
     for (int a = 0; a < rows; a++) {
-        /* start from a +1/positive term when there is one (saves a negation) */
-        int start = -1;
-#pragma GCC unroll 8
-        for (int i = cols - 1; i >= 0; i--) {
-            const double c = tr ? M[i * ld + a] : M[a * ld + i];
-            if (c > 0.0 || (c != 0.0 && start < 0))
-                start = i;
-        }
-        __m256 acc = _mm256_setzero_ps();
-        if (start >= 0) {
-            const double c0 = tr ? M[start * ld + a] : M[a * ld + start];
-            acc = c0 == 1.0 ? in[start] : _mm256_mul_ps(_mm256_set1_ps((float)c0), in[start]);
-        }
+        if (a > 0 && rp[a - 1])
+            continue; /* written with row a - 1 */
+        const int pair = rp[a];
+        __m256 e = _mm256_setzero_ps(), o = _mm256_setzero_ps();
+        int fe = 1, fo = 1;
 #pragma GCC unroll 8
         for (int i = 0; i < cols; i++) {
-            const double c = tr ? M[i * ld + a] : M[a * ld + i];
-            if (i == start || c == 0.0)
+            const double c = coef(M, ld, tr, a, i);
+            if (i > 0 && cp[i - 1])
                 continue;
-            if (c == 1.0)
-                acc = _mm256_add_ps(acc, in[i]);
-            else if (c == -1.0)
-                acc = _mm256_sub_ps(acc, in[i]);
-            else
-                acc = _mm256_fmadd_ps(_mm256_set1_ps((float)c), in[i], acc);
+            if (cp[i]) {
+                const int s = coef(M, ld, tr, a, i + 1) == c;
+                e = term(e, &fe, c, s ? sum[i] : dif[i]);
+            } else if (pair && c != 0.0 && coef(M, ld, tr, a + 1, i) == -c) {
+                o = term(o, &fo, c, in[i]);
+            } else {
+                e = term(e, &fe, c, in[i]);
+            }
         }
-        out[a] = acc;
+        if (!pair) {
+            out[a] = e;
+        } else if (fo) {
+            out[a] = out[a + 1] = e;
+        } else if (fe) {
+            out[a] = o;
+            out[a + 1] = _mm256_sub_ps(_mm256_setzero_ps(), o);
+        } else {
+            out[a] = _mm256_add_ps(e, o);
+            out[a + 1] = _mm256_sub_ps(e, o);
+        }
     }
 }
 
