@@ -10,8 +10,11 @@
  *
  *   forward          y  = Winograd(x padded by (pt, pl), U = G w G^T)
  *   backward-data    dx = Winograd(dy padded by (2-pt, 2-pl), U = G rot180(w)^T G^T)
- *   backward-weights dU = sum over tiles of (B^T x B)^T-ish products with (A dy A^T),
- *                    dw = G^T dU G   (the adjoint of forward, tile by tile)
+ *   backward-weights dU[xi][c][k] = sum over tiles of (B^T x B)[xi][c] * (A dy A^T)[xi][k]
+ *                    (the adjoint of forward, tile by tile), dw = G^T dU G; tiles are
+ *                    summed in WG_PARTS fixed ranges, the ranges added in a fixed order.
+ * Threads own whole tile blocks (forward, backward-data) or tile ranges (weights): no
+ * atomics, and no result depends on the thread count.
  */
 #include <stdint.h>
 #include <string.h>
@@ -28,8 +31,9 @@ enum {
     NR = CK_WINO_NR,
     /* forward/backward-data: one thread's transformed tiles + products (half of L2) */
     BLOCK_BYTES = 448 * 1024,
-    /* backward-weights: the shared tile block (both L2s) */
-    WG_BLOCK_BYTES = 1024 * 1024,
+    /* backward-weights: tile ranges summed separately (a function of the problem only,
+     * so results do not depend on the thread count) */
+    WG_PARTS = 4,
     MAX_TB = 240,
     HDR_BYTES = 128,
 };
@@ -52,6 +56,7 @@ struct plan {
     int Hd, Wd;            /* backward-weights: blocked dy plane TH*m x TW*m */
     int CB, Cp, KB, Kp;    /* 8-channel blocks of Ci and Co, rounded channel counts */
     int Tb;                /* tiles per block */
+    int parts;             /* backward-weights: fixed tile ranges with their own dU */
     int nthr;              /* threads the workspace is laid out for */
     size_t vs, ms;         /* plane strides (floats) of the tile block buffers */
     size_t u_floats;       /* transformed filters, all groups (fwd/bwd-data); dU (wg) */
@@ -121,20 +126,23 @@ static void plan_init(struct plan *pl, const struct ck_conv_params *p, enum ck_c
     const size_t per_tile = (size_t)pl->A2 * (pl->Cp + pl->Kp) * sizeof(float);
     const size_t xb = (size_t)pl->N * pl->CB * pl->Hb * pl->Wb * L * sizeof(float);
     if (pass == CK_PASS_BACKWARD_WEIGHTS) {
-        /* one shared block; the reduction over its tiles may have any length */
-        size_t tb = WG_BLOCK_BYTES / per_tile;
+        /* per-thread tile blocks as in forward; WG_PARTS contiguous ranges of blocks,
+         * each summed into its own dU, the parts added in a fixed order at the end */
+        size_t tb = BLOCK_BYTES / per_tile;
         tb = CK_MAX((size_t)8, CK_MIN(tb, (size_t)MAX_TB));
         pl->Tb = (int)CK_MIN(tb, pl->tiles);
+        const size_t nblk = (pl->tiles + pl->Tb - 1) / pl->Tb;
+        pl->parts = (int)CK_MIN((size_t)WG_PARTS, nblk);
         pl->Hd = pl->TH * pl->m, pl->Wd = pl->TW * pl->m;
         pl->vs = plane_stride((size_t)pl->Tb * pl->Cp), pl->ms = plane_stride((size_t)pl->Tb * pl->Kp);
-        pl->u_floats = (size_t)pl->A2 * pl->Cp * pl->Kp; /* dU of one group */
+        pl->u_floats = (size_t)pl->A2 * pl->Cp * pl->Kp; /* one dU of one group */
         pl->off_u = 0;
-        pl->off_xb = round64(pl->u_floats * sizeof(float));
+        pl->off_xb = round64(pl->u_floats * sizeof(float)) * pl->parts;
         pl->off_dyb = pl->off_xb + round64(xb);
         pl->off_blk = pl->off_dyb +
                       round64((size_t)pl->N * pl->KB * pl->Hd * pl->Wd * L * sizeof(float));
         pl->blk_bytes = round64((size_t)pl->A2 * (pl->vs + pl->ms) * sizeof(float));
-        pl->total = pl->off_blk + pl->blk_bytes;
+        pl->total = pl->off_blk + (size_t)nthr * pl->blk_bytes;
         return;
     }
     /* forward / backward-data: per-thread blocks of Tb tiles (a multiple of MR), as
@@ -396,16 +404,31 @@ static void wg_products(const struct plan *pl, int xi, int c0, int nt, int first
     }
 }
 
-static enum ck_status run_wg(const struct plan *pl, const struct ck_conv_params *p,
-                             const float *x, const float *dy, float *dw, void *ws)
+/* Tiles [t0, t1) of part `part`: blocks of Tb tiles, transformed and multiplied into
+ * the part's dU in tile order (the first block overwrites). */
+static void wg_part(const struct plan *pl, size_t t0, size_t t1, const float *xb,
+                    const float *dyb, float *V, float *Mdy, float *dU)
+{
+    const int nsl = cdiv(pl->Cp, MR);
+    for (size_t b0 = t0; b0 < t1; b0 += pl->Tb) {
+        const int nt = (int)CK_MIN((size_t)pl->Tb, t1 - b0);
+        for (int t = 0; t < nt; t++)
+            wg_transform(pl, b0, t, xb, dyb, V, Mdy);
+        for (int xi = 0; xi < pl->A2; xi++)
+            for (int sl = 0; sl < nsl; sl++)
+                wg_products(pl, xi, sl * MR, nt, b0 == t0, V, Mdy, dU);
+    }
+}
+
+static enum ck_status run_wg(const struct plan *pl, const float *x, const float *dy, float *dw,
+                             void *ws)
 {
     char *base = ws;
-    float *dU = (float *)(base + pl->off_u), *xb = (float *)(base + pl->off_xb);
-    float *dyb = (float *)(base + pl->off_dyb), *V = (float *)(base + pl->off_blk);
-    float *Mdy = V + pl->A2 * pl->vs;
+    float *xb = (float *)(base + pl->off_xb), *dyb = (float *)(base + pl->off_dyb);
+    const size_t ustride = round64(pl->u_floats * sizeof(float)) / sizeof(float);
     const size_t nblk = (pl->tiles + pl->Tb - 1) / pl->Tb;
-    const int nsl = cdiv(pl->Cp, MR), nitems = pl->A2 * nsl;
     const size_t pq = (size_t)pl->Ho * pl->Wo;
+    float *dU = (float *)(base + pl->off_u); /* part p at dU + p*ustride */
     for (int g = 0; g < pl->G; g++) {
         #pragma omp parallel num_threads(pl->nthr)
         {
@@ -420,16 +443,21 @@ static enum ck_status run_wg(const struct plan *pl, const struct ck_conv_params 
                                    pq, pl->Ho, pl->Wo, CK_MIN(L, pl->Co - kb * L), 0, 0,
                                    dyb + ((size_t)n * pl->KB + kb) * pl->Hd * pl->Wd * L,
                                    pl->Hd, pl->Wd);
-            for (size_t b = 0; b < nblk; b++) {
-                const size_t t0 = b * pl->Tb;
-                const int nt = (int)CK_MIN((size_t)pl->Tb, pl->tiles - t0);
-                #pragma omp for schedule(static)
-                for (int t = 0; t < nt; t++)
-                    wg_transform(pl, t0, t, xb, dyb, V, Mdy);
-                /* items in a fixed order; each owns disjoint dU rows, summed in tile order */
-                #pragma omp for schedule(static)
-                for (int it = 0; it < nitems; it++)
-                    wg_products(pl, it / nsl, it % nsl * MR, nt, b == 0, V, Mdy, dU);
+            float *V = (float *)(base + pl->off_blk + (size_t)thread_id() * pl->blk_bytes);
+            float *Mdy = V + pl->A2 * pl->vs;
+            #pragma omp for schedule(static)
+            for (int part = 0; part < pl->parts; part++) {
+                const size_t t0 = nblk * part / pl->parts * pl->Tb;
+                const size_t t1 = CK_MIN(pl->tiles, nblk * (part + 1) / pl->parts * pl->Tb);
+                wg_part(pl, t0, t1, xb, dyb, V, Mdy, dU + part * ustride);
+            }
+            /* dU = ((part 0 + part 1) + part 2) + part 3: fixed order */
+            #pragma omp for schedule(static)
+            for (size_t i = 0; i < pl->u_floats; i++) {
+                float acc = dU[i];
+                for (int part = 1; part < pl->parts; part++)
+                    acc += dU[part * ustride + i];
+                dU[i] = acc;
             }
             #pragma omp for schedule(static)
             for (int k = 0; k < pl->Co; k++) {
@@ -444,7 +472,6 @@ static enum ck_status run_wg(const struct plan *pl, const struct ck_conv_params 
             }
         }
     }
-    (void)p;
     return CK_OK;
 }
 
@@ -532,7 +559,7 @@ static enum ck_status bwd_weights(int v, const struct ck_conv_params *p, const f
     struct plan pl;
     if (!plan_for_call(&pl, p, CK_PASS_BACKWARD_WEIGHTS, variant_of(v, p), wsz))
         return CK_ERR_WORKSPACE_TOO_SMALL;
-    enum ck_status st = run_wg(&pl, p, x, dy, dw, ws);
+    enum ck_status st = run_wg(&pl, x, dy, dw, ws);
     if (st != CK_OK || !db)
         return st;
     int P, Q;
