@@ -1,6 +1,6 @@
 /* winograd_avx2.c - AVX2/FMA kernels of Winograd F(m x m, 3x3), 8 channels per ymm:
- * NCHW -> padded 8-channel blocks (8x8 register transposes), input / output / weight-
- * gradient tile transforms, and the 6 x 16 (or 6 x 8) product kernel. Contracts and
+ * NCHW -> padded 8-channel blocks (8x8 register transposes), filter / input / output /
+ * weight-gradient tile transforms, and the 6 x 16 (or 6 x 8) product kernel. Contracts and
  * matrices: src/winograd.h. The transforms are generated at compile time from those
  * matrices (zero terms vanish, +-1 become add/sub, the rest FMA), so one generic body
  * serves F(2), F(4) and F(6). No threads, no allocation, no tiling decisions here.
@@ -297,7 +297,31 @@ INLINE void dy_tile(const double *at, int m, int al, const float *d, size_t d_rs
     }
 }
 
+/* u(a, b) = sum_{r,s} G[a][r] g(r, s) G[b][s], 8 filters in the lanes */
+INLINE void filter_tile(const double *gm, int al, const float *g, float *u, size_t u_xs)
+{
+    __m256 t[3][8]; /* t[c][a] = sum_r G[a][r] g(r, c) */
+    for (int c = 0; c < 3; c++) {
+        __m256 col[3];
+        for (int r = 0; r < 3; r++)
+            col[r] = _mm256_loadu_ps(g + (r * 3 + c) * L);
+        matvec(gm, 3, 0, al, 3, col, t[c]);
+    }
+    for (int a = 0; a < al; a++) {
+        __m256 row[3], out[8];
+        for (int c = 0; c < 3; c++)
+            row[c] = t[c][a];
+        matvec(gm, 3, 0, al, 3, row, out);
+        for (int b = 0; b < al; b++)
+            _mm256_storeu_ps(u + (size_t)(a * al + b) * u_xs, out[b]);
+    }
+}
+
 #define CK_WINO_AVX2(V, M, AL)                                                              \
+    void ck_wino_filter_##V##__avx2(const float *g, float *u, size_t u_xs)                 \
+    {                                                                                       \
+        filter_tile(ck_wino_##V##_g, AL, g, u, u_xs);                                       \
+    }                                                                                       \
     void ck_wino_input_##V##__avx2(const float *d, size_t d_rs, float *v, size_t v_xs)     \
     {                                                                                       \
         input_tile(ck_wino_##V##_bt, AL, d, d_rs, v, v_xs);                                 \

@@ -13,6 +13,10 @@
 void ck_wino_pack__avx2(const float *src, size_t src_cs, int h_in, int w_in, int lanes,
                         int pt, int pl, float *dst, int hb, int wb);
 
+void ck_wino_filter_f2__avx2(const float *g, float *u, size_t u_xs);
+void ck_wino_filter_f4__avx2(const float *g, float *u, size_t u_xs);
+void ck_wino_filter_f6__avx2(const float *g, float *u, size_t u_xs);
+
 void ck_wino_input_f2__avx2(const float *d, size_t d_rs, float *v, size_t v_xs);
 void ck_wino_input_f4__avx2(const float *d, size_t d_rs, float *v, size_t v_xs);
 void ck_wino_input_f6__avx2(const float *d, size_t d_rs, float *v, size_t v_xs);

@@ -195,26 +195,35 @@ static void filter_transform(const struct plan *pl, const float *w, float *U)
     const int npanel = cdiv(pl->Kp, NR), Cg = pl->pass == CK_PASS_FORWARD ? pl->Ci : pl->Co;
     const int Kg = pl->pass == CK_PASS_FORWARD ? pl->Co : pl->Ci;
     const int flip = pl->pass == CK_PASS_BACKWARD_DATA;
+    const size_t uplane = (size_t)pl->Kp * pl->Cp;
     #pragma omp parallel for collapse(2) schedule(static) num_threads(pl->nthr)
     for (int g = 0; g < pl->G; g++) {
         for (int kp = 0; kp < npanel; kp++) {
             const int k0 = kp * NR, nr = CK_MIN(NR, pl->Kp - k0);
-            float *U_g = U + (size_t)g * pl->A2 * pl->Kp * pl->Cp + (size_t)k0 * pl->Cp;
-            double u[64];
+            float *U_g = U + (size_t)g * pl->A2 * uplane + (size_t)k0 * pl->Cp;
             for (int c = 0; c < pl->Cp; c++) {
-                for (int j = 0; j < nr; j++) {
-                    const int k = k0 + j;
-                    if (k < pl->Co && c < pl->Ci) {
+                for (int j0 = 0; j0 < nr; j0 += L) {
+                    /* 8 filters (outputs k0+j0 .. +7, input c) gathered tap-major */
+                    float g9[9 * L];
+                    for (int l = 0; l < L; l++) {
+                        const int k = k0 + j0 + l;
                         /* forward: out k, in c is w[k][c]; backward-data: out k is the
-                         * x channel, in c the dy channel: w[c][k] rotated */
+                         * x channel, in c the dy channel: w[c][k] rotated by 180 */
                         const int kw = flip ? c : k, cw = flip ? k : c;
-                        const float *g9 = w + ((size_t)(g * Kg + kw) * Cg + cw) * 9;
-                        ck_wino_filter_transform(pl->s, g9, flip, u);
-                    } else {
-                        memset(u, 0, sizeof u);
+                        if (k >= pl->Co || c >= pl->Ci) {
+                            for (int t = 0; t < 9; t++)
+                                g9[t * L + l] = 0.0f;
+                            continue;
+                        }
+                        const float *w9 = w + ((size_t)(g * Kg + kw) * Cg + cw) * 9;
+                        if (flip)
+                            for (int t = 0; t < 9; t++)
+                                g9[t * L + l] = w9[8 - t];
+                        else
+                            for (int t = 0; t < 9; t++)
+                                g9[t * L + l] = w9[t];
                     }
-                    for (int xi = 0; xi < pl->A2; xi++)
-                        U_g[(size_t)xi * pl->Kp * pl->Cp + (size_t)c * nr + j] = (float)u[xi];
+                    pl->kern->filter(g9, U_g + (size_t)c * nr + j0, uplane);
                 }
             }
         }

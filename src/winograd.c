@@ -134,6 +134,29 @@ static void dy_generic(const struct ck_wino_spec *s, const float *d, size_t d_rs
         }
 }
 
+/* u(a, b) = sum_{r,s} G[a][r] g(r, s) G[b][s] for 8 filters in lanes. */
+static void filter_generic(const struct ck_wino_spec *s, const float *g, float *u, size_t u_xs)
+{
+    const int al = s->alpha;
+    float t[AMAX][3][L]; /* t[a][c] = sum_r G[a][r] g(r, c) */
+    for (int a = 0; a < al; a++)
+        for (int c = 0; c < 3; c++)
+            for (int l = 0; l < L; l++) {
+                float acc = 0;
+                for (int r = 0; r < 3; r++)
+                    acc += (float)s->g[a * 3 + r] * g[(r * 3 + c) * L + l];
+                t[a][c][l] = acc;
+            }
+    for (int a = 0; a < al; a++)
+        for (int b = 0; b < al; b++)
+            for (int l = 0; l < L; l++) {
+                float acc = 0;
+                for (int c = 0; c < 3; c++)
+                    acc += t[a][c][l] * (float)s->g[b * 3 + c];
+                u[(size_t)(a * al + b) * u_xs + l] = acc;
+            }
+}
+
 static void gemm_portable(size_t kc, const float *a, size_t a_rs, size_t a_cs, const float *b,
                           size_t ldb, float *c, size_t ldc, int nr, int accumulate)
 {
@@ -169,6 +192,10 @@ static void gemm_portable(size_t kc, const float *a, size_t a_rs, size_t a_cs, c
     static void dy_##V(const float *d, size_t d_rs, float *v, size_t v_xs)                 \
     {                                                                                       \
         dy_generic(&specs[IDX], d, d_rs, v, v_xs);                                          \
+    }                                                                                       \
+    static void filter_##V(const float *g, float *u, size_t u_xs)                          \
+    {                                                                                       \
+        filter_generic(&specs[IDX], g, u, u_xs);                                            \
     }
 CK_WINO_PORTABLE(f2, CK_WINO_F2)
 CK_WINO_PORTABLE(f4, CK_WINO_F4)
@@ -176,18 +203,18 @@ CK_WINO_PORTABLE(f6, CK_WINO_F6)
 #undef CK_WINO_PORTABLE
 
 static const struct ck_wino_kernels portable[CK_WINO_VARIANT_COUNT] = {
-    {"portable", pack_portable, input_f2, output_f2, dy_f2, gemm_portable},
-    {"portable", pack_portable, input_f4, output_f4, dy_f4, gemm_portable},
-    {"portable", pack_portable, input_f6, output_f6, dy_f6, gemm_portable},
+    {"portable", pack_portable, filter_f2, input_f2, output_f2, dy_f2, gemm_portable},
+    {"portable", pack_portable, filter_f4, input_f4, output_f4, dy_f4, gemm_portable},
+    {"portable", pack_portable, filter_f6, input_f6, output_f6, dy_f6, gemm_portable},
 };
 
 #ifdef CONVKIT_HAVE_AVX2
 static const struct ck_wino_kernels avx2[CK_WINO_VARIANT_COUNT] = {
-    {"avx2", ck_wino_pack__avx2, ck_wino_input_f2__avx2, ck_wino_output_f2__avx2,
+    {"avx2", ck_wino_pack__avx2, ck_wino_filter_f2__avx2, ck_wino_input_f2__avx2, ck_wino_output_f2__avx2,
      ck_wino_dy_f2__avx2, ck_wino_gemm__avx2},
-    {"avx2", ck_wino_pack__avx2, ck_wino_input_f4__avx2, ck_wino_output_f4__avx2,
+    {"avx2", ck_wino_pack__avx2, ck_wino_filter_f4__avx2, ck_wino_input_f4__avx2, ck_wino_output_f4__avx2,
      ck_wino_dy_f4__avx2, ck_wino_gemm__avx2},
-    {"avx2", ck_wino_pack__avx2, ck_wino_input_f6__avx2, ck_wino_output_f6__avx2,
+    {"avx2", ck_wino_pack__avx2, ck_wino_filter_f6__avx2, ck_wino_input_f6__avx2, ck_wino_output_f6__avx2,
      ck_wino_dy_f6__avx2, ck_wino_gemm__avx2},
 };
 #endif
@@ -212,25 +239,7 @@ const struct ck_wino_kernels *ck_wino_kernels_best(enum ck_wino_variant v)
     return k ? k : ck_wino_kernels_get(v, 0);
 }
 
-/* ---- filter transforms (fp64: they run once per weight set, accuracy is free) -------- */
-
-void ck_wino_filter_transform(const struct ck_wino_spec *s, const float *g, int flip,
-                              double *u)
-{
-    const int al = s->alpha;
-    double gg[3][3], t[AMAX][3]; /* t = G g */
-    for (int r = 0; r < 3; r++)
-        for (int c = 0; c < 3; c++)
-            gg[r][c] = flip ? g[(2 - r) * 3 + (2 - c)] : g[r * 3 + c];
-    for (int a = 0; a < al; a++)
-        for (int c = 0; c < 3; c++)
-            t[a][c] = s->g[a * 3] * gg[0][c] + s->g[a * 3 + 1] * gg[1][c] +
-                      s->g[a * 3 + 2] * gg[2][c];
-    for (int a = 0; a < al; a++)
-        for (int b = 0; b < al; b++)
-            u[a * al + b] = t[a][0] * s->g[b * 3] + t[a][1] * s->g[b * 3 + 1] +
-                            t[a][2] * s->g[b * 3 + 2];
-}
+/* ---- weight-gradient back-transform (fp64: once per weight, accuracy is free) -------- */
 
 void ck_wino_filter_gradient(const struct ck_wino_spec *s, const float *u, size_t u_xs,
                              double *g)
