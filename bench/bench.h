@@ -3,7 +3,8 @@
  *
  * Case names are a contract with scripts/bench-report.sh and compare-pytorch.sh:
  *   conv/<fwd|bwd_data|bwd_weights>/<backend>/<benchdnn descriptor>/threads:<T>
- *   gemm/<convkit|openblas|blis>/<M>x<N>x<K>/threads:<T>
+ *   gemm/<convkit|openblas|blis>/<M>x<N>x<K>[_tn|_nt]/threads:<T>  (_tn: op(A) = A^T,
+ *       _nt: op(B) = B^T)
  *   net/<model>/<train|infer>/<backend>/mb<B>/threads:<T>
  *   peak/fma/threads:<T>
  * (Google Benchmark appends "/real_time" because every case uses the wall clock.)

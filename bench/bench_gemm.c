@@ -1,5 +1,7 @@
-/* bench_gemm.c - single-precision GEMM cases gemm/<library>/<M>x<N>x<K>/threads:<T>:
- * C[M][N] = A[M][K] * B[K][N], row-major, no transposes, alpha 1, beta 0.
+/* bench_gemm.c - single-precision GEMM cases gemm/<library>/<M>x<N>x<K>[_tn|_nt]/threads:<T>:
+ * C[M][N] = op(A)[M][K] * op(B)[K][N], row-major, alpha 1, beta 0; "_tn" stores A
+ * transposed (K x M, the backward-data GEMM of a lowered convolution), "_nt" stores B
+ * transposed (N x K, the backward-weights GEMM); no suffix: no transposes.
  *
  * convkit's own ck_sgemm (src/gemm.h) is benchmarked when the build found it
  * (CKB_HAVE_CONVKIT_GEMM). OpenBLAS and BLIS are reference points only: their paths are
@@ -25,7 +27,7 @@
 /* cblas_sgemm(order, transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc). */
 typedef void (*cblas_sgemm_fn)(int, int, int, int, int, int, float, const float *, int,
                                const float *, int, float, float *, int);
-enum { CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111 };
+enum { CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111, CBLAS_TRANS = 112 };
 
 enum gemm_lib { LIB_CONVKIT, LIB_OPENBLAS, LIB_BLIS, LIB_COUNT };
 static const char *const lib_names[LIB_COUNT] = {"convkit", "openblas", "blis"};
@@ -42,6 +44,7 @@ static struct blas_lib libs[LIB_COUNT];
 
 struct gemm_case {
     int M, N, K, threads;
+    int ta, tb; /* A stored K x M / B stored N x K */
     enum gemm_lib lib;
     const struct ckb_config *cfg;
     struct gemm_case *next;
@@ -94,15 +97,19 @@ static double gemm_error(const struct gemm_case *g, const float *a, const float 
 {
     size_t n = (size_t)rows * (size_t)g->N;
     double *ref = ckb_xalloc(n * sizeof(double));
-    for (int i = 0; i < rows; i++) {
-        double *r = ref + (size_t)i * g->N;
-        for (int j = 0; j < g->N; j++)
+    const size_t M = (size_t)g->M, N = (size_t)g->N, K = (size_t)g->K;
+    for (size_t i = 0; i < (size_t)rows; i++) {
+        double *r = ref + i * N;
+        for (size_t j = 0; j < N; j++)
             r[j] = 0.0;
-        for (int k = 0; k < g->K; k++) {
-            double aik = a[(size_t)i * g->K + k];
-            const float *bk = b + (size_t)k * g->N;
-            for (int j = 0; j < g->N; j++)
-                r[j] += aik * bk[j];
+        for (size_t k = 0; k < K; k++) {
+            double aik = g->ta ? a[k * M + i] : a[i * K + k];
+            if (g->tb)
+                for (size_t j = 0; j < N; j++)
+                    r[j] += aik * b[j * K + k];
+            else
+                for (size_t j = 0; j < N; j++)
+                    r[j] += aik * b[k * N + j];
         }
     }
     double err = ckt_max_rel_err(c, ref, n, NULL, 0, INFINITY);
@@ -115,14 +122,17 @@ static enum ck_status gemm_call(const struct gemm_case *g, const struct blas_lib
                                 const float *a, const float *b, float *c, void *ws,
                                 size_t ws_size)
 {
+    const int lda = g->ta ? g->M : g->K, ldb = g->tb ? g->K : g->N;
     if (l) {
-        l->sgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_NO_TRANS, g->M, g->N, g->K, 1.0f, a,
-                 g->K, b, g->N, 0.0f, c, g->N);
+        l->sgemm(CBLAS_ROW_MAJOR, g->ta ? CBLAS_TRANS : CBLAS_NO_TRANS,
+                 g->tb ? CBLAS_TRANS : CBLAS_NO_TRANS, g->M, g->N, g->K, 1.0f, a, lda, b, ldb,
+                 0.0f, c, g->N);
         return CK_OK;
     }
 #ifdef CKB_HAVE_CONVKIT_GEMM
-    return ck_sgemm(CK_GEMM_NOTRANS, CK_GEMM_NOTRANS, g->M, g->N, g->K, 1.0f, a, g->K, b, g->N,
-                    0.0f, c, g->N, ws, ws_size);
+    return ck_sgemm(g->ta ? CK_GEMM_TRANS : CK_GEMM_NOTRANS,
+                    g->tb ? CK_GEMM_TRANS : CK_GEMM_NOTRANS, g->M, g->N, g->K, 1.0f, a, lda, b,
+                    ldb, 0.0f, c, g->N, ws, ws_size);
 #else
     (void)ws;
     (void)ws_size;
@@ -221,12 +231,17 @@ void ckb_gemm_context(void)
 
 void ckb_register_gemm(const struct ckb_config *cfg)
 {
-    /* Square sizes, then convolution-shaped ones: seed conv2 and conv1 as one GEMM
-     * (M = K out channels, N = batch*P*Q, K = C*R*S), and a ResNet 3x3 per image. */
-    static const int quick_shapes[][3] = {{256, 256, 256}, {64, 4096, 288}};
-    static const int full_shapes[][3] = {{256, 256, 256},    {512, 512, 512},
-                                         {1024, 1024, 1024}, {64, 16384, 288},
-                                         {32, 65536, 27},    {128, 784, 1152}};
+    /* {M, N, K, A transposed, B transposed}. Square sizes, then convolution-shaped ones:
+     * the seed CNN's conv2 (mb64ic32ih16oc64kh3ph1) and conv1 (mb64ic3ih32oc32kh3ph1)
+     * lowered with the batch folded into N - forward Kout x (N*P*Q) x (C*R*S),
+     * backward-data (C*R*S) x (N*P*Q) x Kout with A transposed, backward-weights
+     * Kout x (C*R*S) x (N*P*Q) with B transposed - and a ResNet 3x3 per image. */
+    static const int quick_shapes[][5] = {{256, 256, 256, 0, 0}, {64, 4096, 288, 0, 0}};
+    static const int full_shapes[][5] = {
+        {256, 256, 256, 0, 0},    {512, 512, 512, 0, 0},     {1024, 1024, 1024, 0, 0},
+        {2048, 2048, 2048, 0, 0}, {64, 16384, 288, 0, 0},    {288, 16384, 64, 1, 0},
+        {64, 288, 16384, 0, 1},   {32, 65536, 27, 0, 0},     {27, 65536, 32, 1, 0},
+        {32, 27, 65536, 0, 1},    {128, 784, 1152, 0, 0}};
     int quick = cfg->preset == CKB_PRESET_QUICK;
     size_t n_shapes = quick ? sizeof quick_shapes / sizeof quick_shapes[0]
                             : sizeof full_shapes / sizeof full_shapes[0];
@@ -241,12 +256,12 @@ void ckb_register_gemm(const struct ckb_config *cfg)
                 continue; /* not found at configure time: not part of this build */
             for (int ti = 0; ti < cfg->n_threads; ti++) {
                 struct gemm_case *g = ckb_xalloc(sizeof *g);
-                *g = (struct gemm_case){s[0], s[1], s[2], cfg->threads[ti], (enum gemm_lib)lib,
-                                        cfg, all_cases};
+                *g = (struct gemm_case){s[0], s[1], s[2], cfg->threads[ti], s[3], s[4],
+                                        (enum gemm_lib)lib, cfg, all_cases};
                 all_cases = g;
                 char name[128];
-                snprintf(name, sizeof name, "gemm/%s/%dx%dx%d/threads:%d", lib_names[lib], s[0],
-                         s[1], s[2], g->threads);
+                snprintf(name, sizeof name, "gemm/%s/%dx%dx%d%s/threads:%d", lib_names[lib],
+                         s[0], s[1], s[2], s[3] ? "_tn" : s[4] ? "_nt" : "", g->threads);
                 ckb_case_real_time(ckb_register(name, case_gemm, g));
             }
         }

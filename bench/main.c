@@ -33,8 +33,9 @@ static void usage(void)
            "  --no-peak             do not measure the FMA peak (no peak_pct counters)\n"
            "\n"
            "Case names: conv/<fwd|bwd_data|bwd_weights>/<backend>/<descriptor>/threads:<T>,\n"
-           "gemm/<lib>/<M>x<N>x<K>/threads:<T>, net/<model>/<train|infer>/<backend>/mb<B>/"
-           "threads:<T>,\npeak/fma/threads:<T> (Google Benchmark appends /real_time).\n"
+           "gemm/<lib>/<M>x<N>x<K>[_tn|_nt]/threads:<T>,\n"
+           "net/<model>/<train|infer>/<backend>/mb<B>/threads:<T>,\n"
+           "peak/fma/threads:<T> (Google Benchmark appends /real_time).\n"
            "\n");
 }
 

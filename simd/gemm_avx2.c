@@ -1,10 +1,11 @@
-/* gemm_avx2.c - the AVX2+FMA 6x16 SGEMM micro-kernel.
+/* gemm_avx2.c - the AVX2+FMA 6x16 SGEMM micro-kernel and a transposing B packer.
  *
  * Contract (packed layouts, alpha/beta, edges) is documented once in src/gemm.c and is
  * the same as ck_sgemm_ukernel_6x16__ref. Register use: 12 ymm accumulators (6 rows x
  * 2 vectors of 8 columns), 2 for the B row, 1 for the broadcast A element = 15 of 16.
  * Per k: 2 aligned loads + 6 broadcasts for 12 FMAs, which fits Zen 1's one 256-bit
  * FMA and ~one 256-bit load per cycle. Full tiles only; the driver handles edges.
+ * The packer turns 16 k-contiguous columns into one 16-wide panel, 8x8 at a time.
  */
 #include <immintrin.h>
 
@@ -67,4 +68,43 @@ void ck_sgemm_ukernel_6x16__avx2(size_t kc, const float *a, const float *b, floa
     CK_STORE_ROW(3);
     CK_STORE_ROW(4);
     CK_STORE_ROW(5);
+}
+
+/* In-register transpose of the 8x8 matrix r[0..7] (row i = r[i]). */
+static inline __attribute__((always_inline)) void transpose8(__m256 r[8])
+{
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
+/* cols[j] is column j of the panel (contiguous along k); bp is kc rows of 16. */
+void ck_sgemm_pack_t16__avx2(size_t kc, const float *const cols[16], float *bp)
+{
+    size_t k = 0;
+    for (; k + 8 <= kc; k += 8) {
+        for (int h = 0; h < 16; h += 8) {
+            __m256 r[8];
+            for (int j = 0; j < 8; j++)
+                r[j] = cols[h + j] ? _mm256_loadu_ps(cols[h + j] + k) : _mm256_setzero_ps();
+            transpose8(r);
+            for (int t = 0; t < 8; t++)
+                _mm256_storeu_ps(bp + (k + t) * 16 + h, r[t]);
+        }
+    }
+    for (; k < kc; k++)
+        for (int j = 0; j < 16; j++)
+            bp[k * 16 + j] = cols[j] ? cols[j][k] : 0.0f;
 }

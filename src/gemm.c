@@ -72,15 +72,18 @@
 #include "simd.h"
 #endif
 
+
+
 enum {
     MR = CK_GEMM_MR,
     NR = CK_GEMM_NR,
-    KC = 256,
+    KC = CK_GEMM_KC_MAX,
     MC = 144,
     NC = 4080,
-    NC_ONE_MC = 768,
+    NC_BSRC = 768,
 };
-_Static_assert(MC % MR == 0 && NC % NR == 0 && NC_ONE_MC % NR == 0, "blocks hold whole tiles");
+_Static_assert(MC % MR == 0 && NC % NR == 0 && NC_BSRC % NR == 0 && NC_BSRC <= NC,
+               "blocks hold whole tiles");
 
 /* Problems with M*N*K at most this take the unpacked loop (see gemm_small). Measured
  * on the 2-core test VM (1 thread): packed 1.2 vs unpacked 1.9 GFLOP/s at 8^3, 5.6 vs
@@ -138,39 +141,76 @@ static int unit_run(const size_t *off, size_t n)
 
 /* ---- packing ---------------------------------------------------------------------------- */
 
+void ck_gemm_pack_panel_t(size_t kc, const float *const cols[NR], float *bp)
+{
+#ifdef CONVKIT_HAVE_AVX2
+    const unsigned need = CK_CPU_AVX2 | CK_CPU_FMA;
+    if ((ck_cpu_features() & need) == need) {
+        ck_sgemm_pack_t16__avx2(kc, cols, bp);
+        return;
+    }
+#endif
+    for (size_t j = 0; j < NR; j++) {
+        if (cols[j])
+            for (size_t k = 0; k < kc; k++)
+                bp[k * NR + j] = cols[j][k];
+        else
+            for (size_t k = 0; k < kc; k++)
+                bp[k * NR + j] = 0.0f;
+    }
+}
+
 /* Packed B: rows pc..pc+kc, columns jc..jc+nc of op(B) as ceil(nc/NR) panels; panel p
- * holds element (k, j) at bp[p*kc*NR + k*NR + j], columns past nc are zero. */
+ * holds element (k, j) at bp[p*kc*NR + k*NR + j], columns past nc are zero.
+ * Panels whose 16 columns are one unit-stride run (row-major B, or pixels of one image)
+ * are filled row by row across all of them, so each source row is read as one long
+ * stream (a panel at a time would touch kc rows a cache line each). Columns that are
+ * contiguous along k (transposed B) go through 8x8 transposes; anything else is a gather. */
 static void pack_b(const struct ck_gemm_args *g, size_t pc, size_t kc, size_t jc, size_t nc,
                    float *bp)
 {
-    size_t koff[KC], coff[NR];
+    if (g->bsrc) {
+        g->bsrc->pack(g->bsrc->ctx, pc, kc, jc, nc, bp);
+        return;
+    }
+    enum { NP = NC / NR };
+    size_t koff[KC], coff[NR], run0[NP];
+    unsigned char is_run[NP];
     fill_offsets(&g->lb.row, pc, kc, koff);
-    for (size_t jp = 0; jp < nc; jp += NR, bp += kc * NR) {
+    const int k_unit = unit_run(koff, kc);
+    size_t n_runs = 0;
+    for (size_t jp = 0, p = 0; jp < nc; jp += NR, p++) {
         const size_t nv = CK_MIN((size_t)NR, nc - jp);
         fill_offsets(&g->lb.col, jc + jp, nv, coff);
-        if (nv == NR && unit_run(coff, NR)) {
-            const float *src = g->b + coff[0];
-            for (size_t k = 0; k < kc; k++)
-                memcpy(bp + k * NR, src + koff[k], NR * sizeof(float));
-        } else if (g->lb.row.stride == 1 && g->lb.row.blk == 0) {
-            /* columns are contiguous along k (transposed B): read each one in a stream */
-            for (size_t j = 0; j < nv; j++) {
-                const float *src = g->b + coff[j] + pc;
-                for (size_t k = 0; k < kc; k++)
-                    bp[k * NR + j] = src[k];
-            }
-            for (size_t k = 0; k < kc; k++)
-                for (size_t j = nv; j < NR; j++)
-                    bp[k * NR + j] = 0.0f;
+        is_run[p] = nv == NR && unit_run(coff, NR);
+        run0[p] = coff[0];
+        n_runs += is_run[p];
+        if (is_run[p])
+            continue;
+        float *bq = bp + p * kc * NR;
+        if (k_unit) {
+            const float *cols[NR];
+            for (size_t j = 0; j < NR; j++)
+                cols[j] = j < nv ? g->b + coff[j] + koff[0] : NULL;
+            ck_gemm_pack_panel_t(kc, cols, bq);
         } else {
             for (size_t k = 0; k < kc; k++) {
                 const float *src = g->b + koff[k];
                 for (size_t j = 0; j < nv; j++)
-                    bp[k * NR + j] = src[coff[j]];
+                    bq[k * NR + j] = src[coff[j]];
                 for (size_t j = nv; j < NR; j++)
-                    bp[k * NR + j] = 0.0f;
+                    bq[k * NR + j] = 0.0f;
             }
         }
+    }
+    if (n_runs == 0)
+        return;
+    const size_t np = (nc + NR - 1) / NR;
+    for (size_t k = 0; k < kc; k++) {
+        const float *src = g->b + koff[k];
+        for (size_t p = 0; p < np; p++)
+            if (is_run[p])
+                memcpy(bp + p * kc * NR + k * NR, src + run0[p], NR * sizeof(float));
     }
 }
 
@@ -211,10 +251,22 @@ static void pack_a(const struct ck_gemm_args *g, size_t ic, size_t mc, size_t pc
 static void merge_tile(const struct ck_gemm_args *g, const float *t, const size_t *roff,
                        const size_t *coff, size_t mr, size_t nr, float alpha, float beta)
 {
+    const int cols_unit = unit_run(coff, nr);
     for (size_t r = 0; r < mr; r++) {
+        const float *t_r = t + r * NR;
+        if (cols_unit) { /* the common edge: a run of columns (vectorisable) */
+            float *c_r = g->c + roff[r] + coff[0];
+            if (beta == 0.0f)
+                for (size_t j = 0; j < nr; j++)
+                    c_r[j] = alpha * t_r[j];
+            else
+                for (size_t j = 0; j < nr; j++)
+                    c_r[j] = alpha * t_r[j] + beta * c_r[j];
+            continue;
+        }
         float *c_r = g->c + roff[r];
         for (size_t j = 0; j < nr; j++) {
-            float v = alpha * t[r * NR + j];
+            float v = alpha * t_r[j];
             if (beta != 0.0f)
                 v += beta * c_r[coff[j]];
             c_r[coff[j]] = v;
@@ -280,6 +332,8 @@ static size_t round_up(size_t x, size_t m)
 
 static int use_small_path(const struct ck_gemm_args *g)
 {
+    if (g->bsrc) /* a computed B exists only in packed form */
+        return 0;
     if (g->path != CK_GEMM_PATH_AUTO)
         return g->path == CK_GEMM_PATH_SMALL;
     return (double)g->M * g->N * g->K <= SMALL_MNK;
@@ -316,7 +370,7 @@ static struct plan make_plan(const struct ck_gemm_args *g, int T)
     pl.mcb = CK_MIN((size_t)MC, rows);
     if (rows > MC) /* balance MC blocks, in whole tiles */
         pl.mcb = round_up((rows + (rows + MC - 1) / MC - 1) / ((rows + MC - 1) / MC), MR);
-    pl.ncb = CK_MIN((size_t)(rows <= pl.mcb ? NC_ONE_MC : NC), cols);
+    pl.ncb = CK_MIN((size_t)(g->bsrc ? NC_BSRC : NC), cols);
     pl.a_fl = round_up(pl.mcb * pl.kcb, 16);
     pl.b_fl = round_up(pl.kcb * pl.ncb, 16);
     return pl;
@@ -431,7 +485,7 @@ enum ck_status ck_sgemm_ex(const struct ck_gemm_args *g, void *ws, size_t ws_siz
         return CK_ERR_INVALID_ARGUMENT;
     if (g->M == 0 || g->N == 0)
         return CK_OK;
-    if (!g->c || (g->K > 0 && g->alpha != 0.0f && (!g->a || !g->b)))
+    if (!g->c || (g->K > 0 && g->alpha != 0.0f && (!g->a || (!g->b && !g->bsrc))))
         return CK_ERR_INVALID_ARGUMENT;
     ukernel_fn ukernel;
     enum ck_status st = pick_kernel(g->kernel, &ukernel);

@@ -16,6 +16,10 @@
 /* Register tile of every micro-kernel (the packed layouts depend on it). */
 #define CK_GEMM_MR 6
 #define CK_GEMM_NR 16
+/* The largest k block the driver packs (its KC): the kc of every packer call. */
+#define CK_GEMM_KC_MAX 256
+/* Upper bound of the workspace one thread needs: (MC*KC + KC*NC) floats (gemm.c). */
+#define CK_GEMM_WS_PER_THREAD ((size_t)(144 * 256 + 256 * 4080) * 4)
 
 enum ck_gemm_trans { CK_GEMM_NOTRANS = 0, CK_GEMM_TRANS = 1 };
 
@@ -37,6 +41,17 @@ struct ck_gemm_layout {
     struct ck_gemm_index row, col;
 };
 
+/* An op(B) that is computed while packing instead of stored (a convolution's im2col
+ * columns, never materialised). pack fills rows k0..k0+kc-1 and columns j0..j0+nc-1
+ * of op(B) into bp in the packed panel layout: panel t holds columns j0+t*NR.., element
+ * (k, j) at bp[t*kc*NR + (k-k0)*NR + (j-j0-t*NR)], zeros in columns past j0+nc; bp is
+ * 32-byte aligned, kc <= CK_GEMM_KC_MAX and nc <= 4080. Called by several threads at once (disjoint
+ * bp); must not allocate. */
+struct ck_gemm_bsource {
+    void (*pack)(const void *ctx, size_t k0, size_t kc, size_t j0, size_t nc, float *bp);
+    const void *ctx;
+};
+
 /* Everything one GEMM needs. op(A) is M x K, op(B) is K x N, C is M x N (logical
  * shapes: transposition is expressed by the layouts). */
 struct ck_gemm_args {
@@ -46,6 +61,7 @@ struct ck_gemm_args {
     struct ck_gemm_layout la;
     const float *b;
     struct ck_gemm_layout lb;
+    const struct ck_gemm_bsource *bsrc; /* non-NULL: op(B) comes from here; b, lb unused */
     float *c;
     struct ck_gemm_layout lc;
     enum ck_gemm_kernel kernel;
@@ -59,7 +75,8 @@ struct ck_gemm_layout ck_gemm_layout_rm(enum ck_gemm_trans t, size_t ld);
 /* Workspace (bytes) ck_sgemm_ex needs with the current omp_get_max_threads(). It is
  * 0 for problems taking the small path; otherwise per thread one packed A block
  * (<= MC x KC floats) and one packed B block (<= KC x NC floats), each shrunk to the
- * problem. Bounded by threads * (MC*KC + KC*NC) * 4 bytes (about 4.5 MiB a thread).
+ * problem. Bounded by threads * (MC*KC + KC*NC) * 4 bytes = threads * 4,325,376 bytes
+ * (CK_GEMM_WS_PER_THREAD, about 4.1 MiB a thread).
  * A smaller workspace makes the call use fewer threads (results do not change). */
 size_t ck_sgemm_ex_workspace_size(const struct ck_gemm_args *g);
 
@@ -74,6 +91,11 @@ size_t ck_sgemm_workspace_size(int M, int N, int K);
 enum ck_status ck_sgemm(enum ck_gemm_trans transa, enum ck_gemm_trans transb, int M, int N,
                         int K, float alpha, const float *a, int lda, const float *b, int ldb,
                         float beta, float *c, int ldc, void *ws, size_t ws_size);
+
+/* One packed B panel from NR columns that are each contiguous along k: bp[k*NR + j] =
+ * cols[j][k] for k < kc; a NULL cols[j] gives a zero column. (8x8 register transposes
+ * when the CPU has AVX2; for B packers.) */
+void ck_gemm_pack_panel_t(size_t kc, const float *const cols[CK_GEMM_NR], float *bp);
 
 /* The portable micro-kernel (contract in gemm.c). */
 void ck_sgemm_ukernel_6x16__ref(size_t kc, const float *a, const float *b, float *c,

@@ -24,6 +24,9 @@ extern const struct ck_conv_backend ck_backend_naive;
 extern const struct ck_conv_backend ck_backend_auto;
 extern const struct ck_conv_backend ck_backend_im2col;
 extern const struct ck_conv_backend ck_backend_avx2;
+#ifdef CONVKIT_HAVE_BLAS
+extern const struct ck_conv_backend ck_backend_im2col_blas; /* only when OpenBLAS was found */
+#endif
 extern const struct ck_conv_backend ck_backend_winograd;
 extern const struct ck_conv_backend ck_backend_winograd_f2;
 extern const struct ck_conv_backend ck_backend_winograd_f4;

@@ -18,6 +18,9 @@ static const struct ck_conv_backend *const backends[] = {
     &ck_backend_naive,
     &ck_backend_im2col,
     &ck_backend_avx2,
+#ifdef CONVKIT_HAVE_BLAS
+    &ck_backend_im2col_blas, /* only when CMake found OpenBLAS (CONVKIT_BLAS) */
+#endif
     &ck_backend_auto,
     &ck_backend_winograd,
     &ck_backend_winograd_f2,
