@@ -304,6 +304,7 @@ Test(data, load_fashion_mnist_by_name)
     cr_assert_eq(te.n, 3);
     cr_assert_str_eq(tr.name, "fashion-mnist");
     cr_assert_str_eq(tr.class_names[9], "Ankle boot");
+    ck_dataset_free(&tr);
     cr_assert_eq(ck_dataset_load("imagenet", dir, 1, NULL, &tr, msg, sizeof msg),
                  CK_ERR_INVALID_ARGUMENT);
     cr_assert(strstr(msg, "imagenet"), "%s", msg);
