@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # build.sh [release|asan] [extra cmake args...] - configure and build into build/<kind>.
-# release: -O2/-O3 Release build with tests; asan: Debug + AddressSanitizer + UBSan.
+# release: Release build with tests; asan: Debug + AddressSanitizer + UBSan;
+# portable: Release without OpenMP and without the AVX2 kernels (DESIGN section 6).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kind=${1:-release}
@@ -8,7 +9,8 @@ shift || true
 case "$kind" in
   release) args=(-DCMAKE_BUILD_TYPE=Release) ;;
   asan)    args=(-DCMAKE_BUILD_TYPE=Debug -DCONVKIT_SANITIZE=ON) ;;
-  *) echo "build.sh: unknown build kind '$kind' (release or asan)" >&2; exit 2 ;;
+  portable) args=(-DCMAKE_BUILD_TYPE=Release -DCONVKIT_OPENMP=OFF -DCONVKIT_AVX2=OFF) ;;
+  *) echo "build.sh: unknown build kind '$kind' (release, asan or portable)" >&2; exit 2 ;;
 esac
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B "build/$kind" "${args[@]}" "$@" >/dev/null

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh - the README's test command: install what is missing, build, and run the whole
-# Criterion suite twice: a Release build, then a Debug build under AddressSanitizer +
-# UndefinedBehaviorSanitizer. Also checks that an installed convkit can be found by
+# Criterion suite three times: a Release build, a portable build (no OpenMP, no AVX2
+# kernels), then a Debug build under AddressSanitizer + UndefinedBehaviorSanitizer. Also checks that an installed convkit can be found by
 # pkg-config and by CMake's find_package, and smoke-runs the benchmark harness
 # (`scripts/bench.sh --quick` and its report; no timing is asserted, only that every
 # case runs or is skipped with a reason). Exits non-zero on the first failure.
@@ -22,6 +22,10 @@ bash scripts/bench.sh --quick --out build/bench/smoke.json >build/bench-smoke.lo
   { tail -n 30 build/bench-smoke.log; echo "benchmark smoke run failed" >&2; exit 1; }
 bash scripts/bench-report.sh build/bench/smoke.json build/bench/report >/dev/null
 echo "bench: $(grep -c '"run_name"' build/bench/smoke.json) cases ran; report in build/bench/report/"
+
+echo "== portable build (no OpenMP, no AVX2 kernels) + tests"
+bash scripts/build.sh portable
+(cd build/portable && ctest --output-on-failure)
 
 echo "== AddressSanitizer + UBSan build + tests"
 bash scripts/build.sh asan

@@ -8,6 +8,8 @@
  * Measuring (ck_auto_tune) is explicit and fills the wisdom table. Does not itself
  * compute any convolution.
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,6 +6,8 @@
  * magnitude. With --output it also writes the result as .npy. It is a quick look, not a
  * benchmark: convkit-bench is the measuring tool.
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
