@@ -291,10 +291,13 @@ static int train_loop(struct run *r)
         char el[32];
         fmt_time(secs, el, sizeof el);
         const int partial = t->progress.epoch_step != 0;
-        if (p.tty)
-            printf("\r%lld/%lld %s - %s - loss %.4f - acc %.4f - %.0f img/s - test_acc %.4f\033[K\n",
-                   partial ? t->progress.epoch_step : spe, spe,
-                   "[==============================]", el, loss, acc, ips, test_acc);
+        if (p.tty) {
+            const long long done = partial ? t->progress.epoch_step : spe;
+            char b[40];
+            bar(done, spe, b, sizeof b);
+            printf("\r%*lld/%lld %s - %s - loss %.4f - acc %.4f - %.0f img/s - test_acc %.4f\033[K\n",
+                   (int)snprintf(NULL, 0, "%lld", spe), done, spe, b, el, loss, acc, ips, test_acc);
+        }
         else
             printf("epoch %d/%d%s - %lld steps - %.1fs - loss %.4f - acc %.4f - %.0f img/s - "
                    "test_acc %.4f\n",
