@@ -243,13 +243,20 @@ enum ck_status ck_checkpoint_save(const char *path, const struct ck_trainer *t,
 {
     if (!path || !t)
         return CK_ERR_INVALID_ARGUMENT;
-    static char spec_text[CK_MODEL_MAX_LAYERS * 256 + 64];
-    if (ck_model_spec_format(&t->spec, spec_text, sizeof spec_text) != CK_OK) {
+    const size_t text_len = CK_MODEL_MAX_LAYERS * 256 + 64;
+    char *spec_text = malloc(text_len);
+    if (!spec_text) {
+        ck__msg(msg, msg_len, "%s: out of memory", path);
+        return CK_ERR_OUT_OF_MEMORY;
+    }
+    if (ck_model_spec_format(&t->spec, spec_text, text_len) != CK_OK) {
+        free(spec_text);
         ck__msg(msg, msg_len, "%s: model spec too long to save", path);
         return CK_ERR_INVALID_ARGUMENT;
     }
     struct wbuf w = {0};
     put_str(&w, spec_text);
+    free(spec_text);
     put_str(&w, dataset ? dataset : "");
     put_config(&w, &t->cfg);
     put_u32(&w, (uint32_t)t->progress.epoch);
@@ -425,14 +432,18 @@ enum ck_status ck_checkpoint_restore(const struct ck_checkpoint *c, const char *
     if (!c || !out || !c->spec_text)
         return CK_ERR_INVALID_ARGUMENT;
     *out = NULL;
-    static struct ck_model_spec spec; /* ~20 KB: keep it off the stack */
+    struct ck_model_spec *spec = malloc(sizeof *spec); /* ~20 KB: keep it off the stack */
     char why[400];
-    if (ck_model_spec_parse(c->spec_text, NULL, &spec, why, sizeof why) != CK_OK) {
+    if (!spec)
+        return CK_ERR_OUT_OF_MEMORY;
+    if (ck_model_spec_parse(c->spec_text, NULL, spec, why, sizeof why) != CK_OK) {
+        free(spec);
         ck__msg(msg, msg_len, "checkpoint model spec does not parse: %s", why);
         return CK_ERR_CORRUPT_DATA;
     }
     struct ck_trainer *t;
-    enum ck_status st = ck_trainer_create(&spec, &c->cfg, backend, &t, msg, msg_len);
+    enum ck_status st = ck_trainer_create(spec, &c->cfg, backend, &t, msg, msg_len);
+    free(spec);
     if (st != CK_OK)
         return st == CK_ERR_INVALID_ARGUMENT ? CK_ERR_CORRUPT_DATA : st;
     if (c->n_params != t->nets[0]->params_len || c->n_state != t->opt.state_len) {

@@ -23,7 +23,7 @@ struct ck_train_config ck_train_config_default(void)
     c.optim.momentum = 0.9;
     c.schedule = (struct ck_lr_schedule){CK_LR_CONSTANT, 1, 0.1};
     c.batch = 64;
-    c.micro_batch = 16;
+    c.micro_batch = 32;
     c.seed = 1;
     c.init = CK_INIT_AUTO;
     c.norm.channels = CK_DATA_MAX_CHANNELS;

@@ -64,7 +64,7 @@ struct ck_train_config {
     struct ck_normalize norm;  /**< per-channel normalisation of the inputs */
 };
 
-/** @brief A sensible recipe: SGD lr 0.01 momentum 0.9, batch 64, micro-batch 16,
+/** @brief A sensible recipe: SGD lr 0.01 momentum 0.9, batch 64, micro-batch 32,
  *  seed 1, constant schedule, auto init, no augmentation, identity normalisation. */
 struct ck_train_config ck_train_config_default(void);
 

@@ -177,7 +177,6 @@ static int apply_recipe(const struct ck_opt *o, struct ck_train_config *cfg,
         cfg->seed = s;
     }
     if ((v = o[O_SCHEDULE].value)) {
-        char kind[16] = "";
         int ep = 5, n = 0;
         double gamma = 0.1;
         char tail;
@@ -191,7 +190,6 @@ static int apply_recipe(const struct ck_opt *o, struct ck_train_config *cfg,
                    ep >= 1 && gamma > 0.0 && gamma <= 1.0) {
             cfg->schedule = (struct ck_lr_schedule){CK_LR_STEP, ep, gamma};
         } else {
-            (void)kind;
             snprintf(msg, msg_len, "--schedule '%s': expected constant, cosine or "
                                    "step[:EPOCHS[:GAMMA]] (EPOCHS >= 1, 0 < GAMMA <= 1)", v);
             return -1;
@@ -393,6 +391,11 @@ int ck_cmd_train(int argc, char **argv)
             return CK_EXIT_USAGE;
         }
         synth_shape = &synth;
+    }
+    if (synth_shape && !resume && strcmp(o[O_DATASET].value, "synthetic") != 0) {
+        ck_cli_error(CMD, "--input is for --dataset synthetic only (other datasets set the "
+                          "model's input shape)");
+        return CK_EXIT_USAGE;
     }
     struct ck_checkpoint ck = {0};
     static struct ck_model_spec spec; /* ~20 KB: keep it off the stack */
