@@ -5,7 +5,8 @@
  * 2 vectors of 8 columns), 2 for the B row, 1 for the broadcast A element = 15 of 16.
  * Per k: 2 aligned loads + 6 broadcasts for 12 FMAs, which fits Zen 1's one 256-bit
  * FMA and ~one 256-bit load per cycle. Full tiles only; the driver handles edges.
- * The packer turns 16 k-contiguous columns into one 16-wide panel, 8x8 at a time.
+ * The packers turn 16 k-contiguous columns into one B panel and 6 k-contiguous rows
+ * into one A sliver, 8x8 register transposes at a time.
  */
 #include <immintrin.h>
 
@@ -107,4 +108,31 @@ void ck_sgemm_pack_t16__avx2(size_t kc, const float *const cols[16], float *bp)
     for (; k < kc; k++)
         for (int j = 0; j < 16; j++)
             bp[k * 16 + j] = cols[j] ? cols[j][k] : 0.0f;
+}
+
+/* rows[i] is row i of the sliver (contiguous along k); ap is kc columns of 6. */
+void ck_sgemm_pack_a6__avx2(size_t kc, const float *const rows[6], float *ap)
+{
+    size_t k = 0;
+    for (; k + 8 <= kc; k += 8) {
+        __m256 r[8];
+        for (int i = 0; i < 6; i++)
+            r[i] = rows[i] ? _mm256_loadu_ps(rows[i] + k) : _mm256_setzero_ps();
+        r[6] = r[7] = _mm256_setzero_ps();
+        transpose8(r);
+        /* 8-float stores 6 apart: each one's last 2 lanes are overwritten by the next;
+         * the sliver's last column goes through a copy so nothing past it is touched */
+        const int last = k + 8 == kc;
+        for (int t = 0; t < 8 - last; t++)
+            _mm256_storeu_ps(ap + (k + t) * 6, r[t]);
+        if (last) {
+            float tmp[8];
+            _mm256_storeu_ps(tmp, r[7]);
+            for (int i = 0; i < 6; i++)
+                ap[(k + 7) * 6 + i] = tmp[i];
+        }
+    }
+    for (; k < kc; k++)
+        for (int i = 0; i < 6; i++)
+            ap[k * 6 + i] = rows[i] ? rows[i][k] : 0.0f;
 }

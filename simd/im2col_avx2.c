@@ -196,3 +196,78 @@ void ck_col2im_add_s1__avx2(const struct ck_im2col_src *s, const float *cols, si
         }
     }
 }
+
+/* In-register transpose of the 8x8 matrix r[0..7] (row i = r[i]). */
+static inline __attribute__((always_inline)) void transpose8(__m256 r[8])
+{
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
+void ck_im2col_pack_cols_t_s1__avx2(const struct ck_im2col_src *s, size_t k0, size_t kc,
+                                    size_t j0, size_t nc, float *bp)
+{
+    enum { NR = 16 };
+    const size_t PQ = (size_t)s->P * s->Q, RS = (size_t)s->R * s->S;
+    for (size_t t = 0; t < nc; t += NR, bp += kc * NR) {
+        /* the panel's 16 columns crs = (c, r, sx): x offset, input row and column shifts */
+        ptrdiff_t xoff[NR];
+        int hoff[NR], wst[NR];
+        for (int jj = 0; jj < NR; jj++) {
+            const size_t crs = j0 + t + (size_t)jj;
+            const int c = (int)(crs / RS), r = (int)(crs % RS) / s->S, sx = (int)(crs % RS) % s->S;
+            hoff[jj] = r * s->dh;
+            wst[jj] = sx * s->dw - s->pl;
+            xoff[jj] = (ptrdiff_t)c * (ptrdiff_t)s->HW + wst[jj];
+        }
+        const int nv = nc - t < NR ? (int)(nc - t) : NR;
+        /* pixels k0 .. k0+kc-1, up to 8 of one output row at a time: 16 masked loads
+         * (one a column) and two 8x8 transposes give those pixels' panel rows */
+        size_t n = k0 / PQ, done = 0;
+        int op = (int)(k0 % PQ) / s->Q, q = (int)(k0 % PQ) % s->Q;
+        while (done < kc) {
+            const int gq = s->Q - q < 8 ? s->Q - q : 8;
+            const int g = kc - done < (size_t)gq ? (int)(kc - done) : gq;
+            const float *x_n = s->x_g + n * s->img_stride;
+            const int ih0 = op * s->sh - s->pt;
+            __m256 v[2][8];
+            for (int jj = 0; jj < NR; jj++) {
+                const int ih = ih0 + hoff[jj];
+                __m256 val = _mm256_setzero_ps();
+                if (jj < nv && ih >= 0 && ih < s->H) {
+                    /* lane l: pixel q + l, input column q + l + wst, inside if 0 .. W-1 */
+                    const int lo = -wst[jj] - q, hi = s->W - wst[jj] - q;
+                    val = load_masked(x_n + (size_t)ih * s->W, xoff[jj] + q,
+                                      lane_mask(lo > 0 ? lo : 0, hi < g ? hi : g));
+                }
+                v[jj >> 3][jj & 7] = val;
+            }
+            transpose8(v[0]);
+            transpose8(v[1]);
+            for (int l = 0; l < g; l++) {
+                _mm256_store_ps(bp + (done + (size_t)l) * NR, v[0][l]);
+                _mm256_store_ps(bp + (done + (size_t)l) * NR + 8, v[1][l]);
+            }
+            done += (size_t)g;
+            q += g;
+            if (q == s->Q) {
+                q = 0;
+                if (++op == s->P)
+                    op = 0, n++;
+            }
+        }
+    }
+}

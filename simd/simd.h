@@ -17,13 +17,19 @@ void ck_sgemm_ukernel_6x16__avx2(size_t kc, const float *a, const float *b, floa
  * along k, NULL = zero column), k < kc; contract of ck_gemm_pack_panel_t (gemm.h). */
 void ck_sgemm_pack_t16__avx2(size_t kc, const float *const cols[16], float *bp);
 
+/* A sliver packing by 8x8 transposes: ap[k*6 + i] = rows[i][k] (rows[i] contiguous
+ * along k, NULL = zero row), k < kc; writes nothing outside ap[0 .. 6*kc). */
+void ck_sgemm_pack_a6__avx2(size_t kc, const float *const rows[6], float *ap);
+
 /* im2col for stride_w == 1 with masked loads (padding lanes read nothing): the
- * contracts of ck_im2col_row and ck_im2col_pack_cols (im2col.h). */
+ * contracts of ck_im2col_row, ck_im2col_pack_cols and ck_im2col_pack_cols_t (im2col.h). */
 struct ck_im2col_src;
 void ck_im2col_row_s1__avx2(const struct ck_im2col_src *s, size_t crs, size_t j0, size_t len,
                             float *out);
 void ck_im2col_pack_cols_s1__avx2(const struct ck_im2col_src *s, size_t k0, size_t kc,
                                   size_t j0, size_t nc, float *bp);
+void ck_im2col_pack_cols_t_s1__avx2(const struct ck_im2col_src *s, size_t k0, size_t kc,
+                                    size_t j0, size_t nc, float *bp);
 /* The contract of ck_col2im_plane_add for stride_w == 1 (same results). */
 void ck_col2im_add_s1__avx2(const struct ck_im2col_src *s, const float *cols, size_t ld,
                             size_t pix0, size_t npix, float *dx_c);

@@ -3,8 +3,9 @@
  * Forward and backward-weights never store the column matrix: the GEMM's B packer
  * builds its panels straight from x (ck_im2col_pack_cols / _cols_t in im2col.c), one
  * GEMM per group over the whole batch (batch folded into the pixel dimension):
- *   forward           y_g  (Kg x N*P*Q) = W_g (Kg x Cg*R*S) * cols        (+ bias after)
- *   backward-weights  dW_g (Kg x Cg*R*S) = dy_g * cols^T, db in double
+ *   forward           y_g  (Kg x N*P*Q) = W_g (Kg x Cg*R*S) * cols  (+ bias, added to
+ *                     each finished C tile by the GEMM while it is in L1)
+ *   backward-weights  dW_g (Kg x Cg*R*S) = dy_g * cols^T; db (ck_lowering_bias_grad)
  *   backward-data     the explicit lowering of conv_lowering.c (col2im needs the columns)
  * 1x1 filters with stride 1 and no padding read x directly. Workspace: forward and
  * backward-weights need only the GEMM's packed blocks (at most threads x
@@ -84,15 +85,14 @@ static enum ck_status im2col_forward(const struct ck_conv_params *p, const float
         for (size_t n0 = 0; n0 < (size_t)l.N; n0 += nb) {
             struct ck_im2col_src src;
             struct ck_gemm_bsource bs;
-            const struct ck_gemm_args a = fused_args(&l, p, CK_PASS_FORWARD, g, n0,
-                                                     CK_MIN(nb, l.N - n0), x, w, NULL, y, &src, &bs);
+            struct ck_gemm_args a = fused_args(&l, p, CK_PASS_FORWARD, g, n0,
+                                               CK_MIN(nb, l.N - n0), x, w, NULL, y, &src, &bs);
+            a.row_add = bias ? bias + (size_t)g * l.Kg : NULL; /* added to each finished tile */
             enum ck_status st = ck_sgemm_ex(&a, ws, ws_size);
             if (st != CK_OK)
                 return st;
         }
     }
-    if (bias)
-        ck_lowering_add_bias(&l, bias, y);
     return CK_OK;
 }
 

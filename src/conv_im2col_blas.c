@@ -2,10 +2,11 @@
  * conv_lowering.c with OpenBLAS's cblas_sgemm as the GEMM. A reference point for
  * benchmarks, compiled only when CMake found OpenBLAS (CONVKIT_HAVE_BLAS).
  *
- * OpenBLAS runs its own pthreads, outside our OpenMP regions: before each call it is
- * given omp_get_max_threads() threads (unless we are inside a parallel region, where
- * the global setting is left alone). Its results may depend on that thread count, so
- * this backend does not promise bit-identical results across thread counts.
+ * OpenBLAS is set to one thread of its own (its pthreads would spin against our OpenMP
+ * threads); instead each OpenMP thread calls it on its own range of C's columns. Where
+ * those ranges fall depends on the thread count, and OpenBLAS does not promise that a
+ * column's result is independent of the range it is computed in, so this backend does
+ * not promise bit-identical results across thread counts.
  * Column buffer as in conv_lowering.h (at most 4 MiB); no GEMM workspace.
  */
 #ifdef CONVKIT_HAVE_BLAS
@@ -54,36 +55,20 @@ static size_t run_len(const struct ck_gemm_index *d, size_t i0, size_t n)
     return d->blk ? CK_MIN(n, d->blk - i0 % d->blk) : n;
 }
 
-static void set_threads(void)
+/* Columns j0 .. j1-1 of C, cut at view blocks into plain matrices; per piece the K
+ * pieces accumulate in order (beta, then 1). Returns 0, or -1 for a view cblas cannot
+ * express (never produced by conv_lowering.c). */
+static int blas_columns(const struct ck_gemm_args *g, size_t j0, size_t j1)
 {
-#ifdef _OPENMP
-    if (!omp_in_parallel())
-        openblas_set_num_threads(omp_get_max_threads());
-#else
-    openblas_set_num_threads(1);
-#endif
-}
-
-/* ck_sgemm_ex's contract on cblas_sgemm. Views blocked by images (pixels of several
- * NCHW images) are cut at block boundaries into plain matrices: the N pieces are
- * independent, the K pieces accumulate in order (beta, then 1). */
-static enum ck_status blas_gemm(const struct ck_gemm_args *g, void *ws, size_t ws_size)
-{
-    (void)ws, (void)ws_size;
-    if (g->M <= 0 || g->N <= 0)
-        return CK_OK;
-    if (g->bsrc || g->la.row.blk || g->lc.row.blk)
-        return CK_ERR_UNSUPPORTED; /* never produced by conv_lowering.c */
-    set_threads();
-    const size_t M = (size_t)g->M, N = (size_t)g->N, K = (size_t)g->K;
-    for (size_t j = 0, jn; j < N; j += jn) {
-        jn = run_len(&g->lc.col, j, run_len(&g->lb.col, j, N - j));
+    const size_t M = (size_t)g->M, K = (size_t)g->K;
+    for (size_t j = j0, jn; j < j1; j += jn) {
+        jn = run_len(&g->lc.col, j, run_len(&g->lb.col, j, j1 - j));
         float *c = g->c + offset_of(&g->lc.col, j);
-        struct ck_gemm_layout lc = {g->lc.row, {g->lc.col.stride, 0, 0}};
+        const struct ck_gemm_layout lc = {g->lc.row, {g->lc.col.stride, 0, 0}};
         enum CBLAS_TRANSPOSE tc;
         int ldc;
         if (!as_cblas(&lc, M, jn, &tc, &ldc) || tc != CblasNoTrans)
-            return CK_ERR_UNSUPPORTED;
+            return -1;
         if (K == 0 || g->alpha == 0.0f) { /* C = beta C, not read if beta == 0 */
             for (size_t i = 0; i < M; i++)
                 for (size_t t = 0; t < jn; t++) {
@@ -101,12 +86,46 @@ static enum ck_status blas_gemm(const struct ck_gemm_args *g, void *ws, size_t w
             enum CBLAS_TRANSPOSE ta, tb;
             int lda, ldb;
             if (!as_cblas(&la, M, kn, &ta, &lda) || !as_cblas(&lb, kn, jn, &tb, &ldb))
-                return CK_ERR_UNSUPPORTED;
+                return -1;
             cblas_sgemm(CblasRowMajor, ta, tb, (int)M, (int)jn, (int)kn, g->alpha, a, lda, b,
                         ldb, k == 0 ? g->beta : 1.0f, c, ldc);
         }
     }
-    return CK_OK;
+    return 0;
+}
+
+/* ck_sgemm_ex's contract on cblas_sgemm: OpenBLAS runs single-threaded, each OpenMP
+ * thread on its own range of C's columns (whole 16-column groups). */
+static enum ck_status blas_gemm(const struct ck_gemm_args *g, void *ws, size_t ws_size)
+{
+    (void)ws, (void)ws_size;
+    if (g->M <= 0 || g->N <= 0)
+        return CK_OK;
+    if (g->bsrc || g->row_add || g->la.row.blk || g->lc.row.blk)
+        return CK_ERR_UNSUPPORTED; /* never produced by conv_lowering.c */
+    int T = 1, bad = 0;
+#ifdef _OPENMP
+    if (!omp_in_parallel()) { /* the setting is global: never change it from a region */
+        openblas_set_num_threads(1);
+        T = omp_get_max_threads();
+    }
+#else
+    openblas_set_num_threads(1);
+#endif
+    const size_t groups = ((size_t)g->N + 15) / 16;
+    if ((size_t)T > groups)
+        T = (int)groups;
+    #pragma omp parallel num_threads(T) reduction(| : bad) if (T > 1)
+    {
+        int tid = 0, nth = 1;
+#ifdef _OPENMP
+        tid = omp_get_thread_num(), nth = omp_get_num_threads();
+#endif
+        const size_t j0 = CK_MIN((size_t)g->N, groups * tid / nth * 16);
+        const size_t j1 = CK_MIN((size_t)g->N, groups * (tid + 1) / nth * 16);
+        bad |= blas_columns(g, j0, j1) != 0;
+    }
+    return bad ? CK_ERR_UNSUPPORTED : CK_OK;
 }
 
 static const struct ck_lowering_gemm blas = {blas_gemm, NULL};

@@ -68,7 +68,8 @@ enum ck_status ck_lowering_backward_weights(const struct ck_conv_params *p, cons
                                             const float *dy, float *dw, float *db, void *ws,
                                             size_t ws_size, const struct ck_lowering_gemm *gemm);
 
-/* y[n][k][.] += bias[k]; db[k] = sum over n, pixels of dy[n][k][.] (in double). */
+/* y[n][k][.] += bias[k]; db[k] = sum over n, pixels of dy[n][k][.] (16 float partial
+ * sums per plane, double across planes). */
 void ck_lowering_add_bias(const struct ck_lowering *l, const float *bias, float *y);
 void ck_lowering_bias_grad(const struct ck_lowering *l, const float *dy, float *db);
 

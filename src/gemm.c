@@ -39,18 +39,28 @@
  *   tile with alpha=1, beta=0 and merges the valid part: one extra pass over <= 96
  *   floats per tile per kc block, never a scalar k loop.
  *
- * ---- Cache blocking for this machine (Zen 1: 32 KiB L1d, 512 KiB L2, 8 MiB L3) ---
+ * ---- Cache blocking (timed on AMD Zen 4: 32 KiB L1d, 1 MiB L2, 2 ymm FMAs a cycle) ----
  *   KC = 256: one B micro-panel is KC*NR*4 = 16 KiB, half of L1d, and survives while
  *             the kernel streams A slivers past it. K is split into equal blocks of at
  *             most KC (K = 288 gives 2 x 144, not 256 + 32) - a function of K only,
  *             so every thread count sums the same partial products in the same order.
+ *             (320 and 384 measured no better, within the host's noise.)
  *   MC = 144: a packed A block is MC*KC*4 = 144 KiB, in L2 (BLIS's Zen value).
- *   NC = 4080 (BLIS Zen) when there are several MC blocks to reuse packed B; when the
- *             whole M fits one MC block packed B is used once, so NC = 768 keeps it in
- *             L2 instead (KC*768*4 = 768 KiB streams from L2/L3, not DRAM).
+ *   NC = 4080 (BLIS Zen) for a stored B: long rows keep the hardware prefetcher busy
+ *             while B is packed row by row (768 made 64x16384x288 ~15% slower, because
+ *             its B rows were then 3 KiB runs 64 KiB apart). A computed B (bsrc: im2col
+ *             from x) uses NC = 768 instead: the packer writes the block itself, and a
+ *             KC*768*4 = 768 KiB block stays in L2 for the kernel to read back.
  *   Workspace per thread: MC*KC + KC*NC floats at most (144 KiB + 4 MiB), shrunk to
- *   the problem. (The VM this was timed on reports a newer AMD core - 2 ymm FMAs a
- *   cycle, 1 MiB L2 - where the same blocks reach ~100 GFLOP/s a core on 1024^3+.)
+ *   the problem (CK_GEMM_WS_PER_THREAD). The 6x16 kernel alone reaches ~97% of the
+ *   FMA peak with its operands in L1; 1024^3 and 2048^3 reach ~90%.
+ *
+ * ---- Packing ----------------------------------------------------------------------------
+ *   B panels of 16 unit-stride columns are copied row by row across the whole block;
+ *   k-contiguous columns (transposed B) and k-contiguous A rows (row-major A) go through
+ *   8x8 register transposes (simd/gemm_avx2.c); anything else is gathered. A bsrc
+ *   packer produces B panels itself (never stored B). row_add (a bias) is added to each
+ *   C tile right after its last k block, while the tile is still in L1.
  *
  * ---- Threads ---------------------------------------------------------------------------
  *   C is cut into a tm x tn grid of rectangles aligned to MR rows / NR columns, one per
@@ -141,11 +151,21 @@ static int unit_run(const size_t *off, size_t n)
 
 /* ---- packing ---------------------------------------------------------------------------- */
 
-void ck_gemm_pack_panel_t(size_t kc, const float *const cols[NR], float *bp)
+/* 1 if the AVX2 packers may run (they only move data: results do not depend on it). */
+static int have_avx2(void)
 {
 #ifdef CONVKIT_HAVE_AVX2
     const unsigned need = CK_CPU_AVX2 | CK_CPU_FMA;
-    if ((ck_cpu_features() & need) == need) {
+    return (ck_cpu_features() & need) == need;
+#else
+    return 0;
+#endif
+}
+
+void ck_gemm_pack_panel_t(size_t kc, const float *const cols[NR], float *bp)
+{
+#ifdef CONVKIT_HAVE_AVX2
+    if (have_avx2()) {
         ck_sgemm_pack_t16__avx2(kc, cols, bp);
         return;
     }
@@ -219,29 +239,45 @@ static void pack_b(const struct ck_gemm_args *g, size_t pc, size_t kc, size_t jc
 static void pack_a(const struct ck_gemm_args *g, size_t ic, size_t mc, size_t pc, size_t kc,
                    float *ap)
 {
-    size_t koff[KC], roff[MR];
+    size_t koff[KC], roff[MR], run_at[KC + 1];
     fill_offsets(&g->la.col, pc, kc, koff);
-    const int k_unit = unit_run(koff, kc);
+    /* runs of k with unit stride (one run for row-major A; several when k crosses the
+     * images of a pixel view): each run of each row is one stream */
+    size_t n_runs = 0;
+    for (size_t k = 0; k < kc; k++)
+        if (k == 0 || koff[k] != koff[k - 1] + 1)
+            run_at[n_runs++] = k;
+    run_at[n_runs] = kc;
+    const int by_rows = n_runs * 8 <= kc, avx2 = have_avx2();
     for (size_t ip = 0; ip < mc; ip += MR, ap += kc * MR) {
         const size_t mv = CK_MIN((size_t)MR, mc - ip);
         fill_offsets(&g->la.row, ic + ip, mv, roff);
-        if (k_unit) {
-            /* rows are contiguous along k (row-major A): one stream per row */
-            for (size_t i = 0; i < mv; i++) {
-                const float *src = g->a + roff[i] + koff[0];
-                for (size_t k = 0; k < kc; k++)
-                    ap[k * MR + i] = src[k];
+        if (by_rows) {
+            /* rows contiguous along k (row-major A): transposes, or one stream a row */
+            for (size_t t = 0; t < n_runs; t++) {
+                const size_t k0 = run_at[t], kn = run_at[t + 1] - k0;
+                const float *rows[MR];
+                for (size_t i = 0; i < MR; i++)
+                    rows[i] = i < mv ? g->a + roff[i] + koff[k0] : NULL;
+                if (avx2) {
+#ifdef CONVKIT_HAVE_AVX2
+                    ck_sgemm_pack_a6__avx2(kn, rows, ap + k0 * MR);
+#endif
+                    continue;
+                }
+                for (size_t i = 0; i < MR; i++)
+                    for (size_t k = 0; k < kn; k++)
+                        ap[(k0 + k) * MR + i] = i < mv ? rows[i][k] : 0.0f;
             }
-        } else {
-            for (size_t k = 0; k < kc; k++) {
-                const float *src = g->a + koff[k];
-                for (size_t i = 0; i < mv; i++)
-                    ap[k * MR + i] = src[roff[i]];
-            }
+            continue;
         }
-        for (size_t i = mv; i < MR; i++)
-            for (size_t k = 0; k < kc; k++)
+        for (size_t k = 0; k < kc; k++) {
+            const float *src = g->a + koff[k];
+            for (size_t i = 0; i < mv; i++)
+                ap[k * MR + i] = src[roff[i]];
+            for (size_t i = mv; i < MR; i++)
                 ap[k * MR + i] = 0.0f;
+        }
     }
 }
 
@@ -274,10 +310,26 @@ static void merge_tile(const struct ck_gemm_args *g, const float *t, const size_
     }
 }
 
-/* One packed A block (mc x kc) times one packed B block (kc x nc) into C at (ic, jc). */
+/* C[r][j] += add[r] over a finished mr x nr tile (cols_unit: its columns are a run). */
+static void add_rows(const struct ck_gemm_args *g, const float *add, const size_t *roff,
+                     const size_t *coff, size_t mr, size_t nr, int cols_unit)
+{
+    for (size_t r = 0; r < mr; r++) {
+        float *c_r = g->c + roff[r];
+        if (cols_unit)
+            for (size_t j = 0; j < nr; j++)
+                c_r[coff[0] + j] += add[r];
+        else
+            for (size_t j = 0; j < nr; j++)
+                c_r[coff[j]] += add[r];
+    }
+}
+
+/* One packed A block (mc x kc) times one packed B block (kc x nc) into C at (ic, jc);
+ * row_add is g->row_add on the last k block, else NULL. */
 static void macro_kernel(const struct ck_gemm_args *g, ukernel_fn ukernel, size_t ic,
                          size_t mc, size_t jc, size_t nc, size_t kc, const float *ap,
-                         const float *bp, float beta)
+                         const float *bp, float beta, const float *row_add)
 {
     size_t roff[MC], coff[NR];
     fill_offsets(&g->lc.row, ic, mc, roff);
@@ -303,6 +355,8 @@ static void macro_kernel(const struct ck_gemm_args *g, ukernel_fn ukernel, size_
                 ukernel(kc, a_s, b_p, tile, NR, 1.0f, 0.0f);
                 merge_tile(g, tile, ro, coff, mr, nr, g->alpha, beta);
             }
+            if (row_add) /* the last k block: the tile is final and still in L1 */
+                add_rows(g, row_add + ic + ir, ro, coff, mr, nr, cols_ok);
         }
     }
 }
@@ -395,7 +449,8 @@ static void run_rect(const struct ck_gemm_args *g, const struct plan *pl, int t,
             for (size_t ic = m0; ic < m1; ic += pl->mcb) {
                 const size_t mc = CK_MIN(pl->mcb, m1 - ic);
                 pack_a(g, ic, mc, pc, kc, ap);
-                macro_kernel(g, ukernel, ic, mc, jc, nc, kc, ap, bp, beta);
+                macro_kernel(g, ukernel, ic, mc, jc, nc, kc, ap, bp, beta,
+                             pc + kc == K ? g->row_add : NULL);
             }
         }
     }
@@ -428,6 +483,8 @@ static void gemm_small(const struct ck_gemm_args *g)
             }
             size_t roff = idx_off(&g->lc.row, i);
             merge_tile(g, acc, &roff, coff, 1, jn, g->alpha, g->beta);
+            if (g->row_add)
+                add_rows(g, g->row_add + i, &roff, coff, 1, jn, 0);
         }
     }
 }
@@ -440,6 +497,8 @@ static void scale_c(const struct ck_gemm_args *g)
         for (size_t j = 0; j < (size_t)g->N; j++) {
             float *cp = c_i + idx_off(&g->lc.col, j);
             *cp = g->beta == 0.0f ? 0.0f : g->beta * *cp;
+            if (g->row_add)
+                *cp += g->row_add[i];
         }
     }
 }

@@ -19,7 +19,7 @@
 /* The largest k block the driver packs (its KC): the kc of every packer call. */
 #define CK_GEMM_KC_MAX 256
 /* Upper bound of the workspace one thread needs: (MC*KC + KC*NC) floats (gemm.c). */
-#define CK_GEMM_WS_PER_THREAD ((size_t)(144 * 256 + 256 * 4080) * 4)
+#define CK_GEMM_WS_PER_THREAD ((size_t)(144 + 4080) * CK_GEMM_KC_MAX * 4)
 
 enum ck_gemm_trans { CK_GEMM_NOTRANS = 0, CK_GEMM_TRANS = 1 };
 
@@ -64,6 +64,7 @@ struct ck_gemm_args {
     const struct ck_gemm_bsource *bsrc; /* non-NULL: op(B) comes from here; b, lb unused */
     float *c;
     struct ck_gemm_layout lc;
+    const float *row_add; /* non-NULL: then C[i][j] += row_add[i] (a bias), M floats */
     enum ck_gemm_kernel kernel;
     enum ck_gemm_path path;
 };

@@ -242,6 +242,12 @@ void ck_im2col_pack_cols_t(const void *ctx, size_t k0, size_t kc, size_t j0, siz
 {
     enum { NR = CK_GEMM_NR };
     const struct ck_im2col_src *s = ctx;
+#ifdef CONVKIT_HAVE_AVX2
+    if (use_avx2(s)) {
+        ck_im2col_pack_cols_t_s1__avx2(s, k0, kc, j0, nc, bp);
+        return;
+    }
+#endif
     _Alignas(32) float rows[NR][CK_GEMM_KC_MAX];
     /* panel t: columns crs = j0+t .. j0+t+15, each a column-matrix row over pixels
      * k0 .. k0+kc-1, built contiguous and then transposed into the panel */

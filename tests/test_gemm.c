@@ -3,8 +3,9 @@
  * Every (m, n, k) in 1..33 (the full cube) through the packed path with the AVX2 and the
  * portable micro-kernel and through the small path; all four transposes, alpha/beta
  * (beta = 0 with NaN-filled C), padded leading dimensions whose padding must stay
- * untouched, blocked views, large problems, workspace rules, and bit-identical results
- * for 1 and 2 threads. Expected values come from the fp64 loop, never from ck_sgemm.
+ * untouched, blocked views, large problems, workspace rules, bit-identical results
+ * for 1 and 2 threads, a computed B (a packer instead of a matrix) and row_add.
+ * Expected values come from the fp64 loop, never from ck_sgemm.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -324,4 +325,102 @@ Test(gemm, one_and_two_threads_bit_identical, .timeout = 120)
             prob_free(&q);
         }
 #endif
+}
+
+/* ---- computed B (a packer instead of a matrix) and row_add -------------------------------- */
+
+/* A ck_gemm_bsource over a plain row-major K x N matrix, written from the contract in
+ * gemm.h: panel t holds columns j0+16t.., element (k, j) at bp[t*kc*16 + (k-k0)*16 + j'],
+ * zeros past nc. */
+struct plain_b {
+    const float *b;
+    int N;
+};
+
+static void pack_plain(const void *ctx, size_t k0, size_t kc, size_t j0, size_t nc, float *bp)
+{
+    const struct plain_b *pb = ctx;
+    for (size_t t = 0; t * CK_GEMM_NR < nc; t++)
+        for (size_t k = 0; k < kc; k++)
+            for (size_t jj = 0; jj < CK_GEMM_NR; jj++) {
+                const size_t j = t * CK_GEMM_NR + jj;
+                bp[t * kc * CK_GEMM_NR + k * CK_GEMM_NR + jj] =
+                    j < nc ? pb->b[(k0 + k) * (size_t)pb->N + j0 + j] : 0.0f;
+            }
+}
+
+/* C = alpha*A*B + beta*C + add[i] with B from pack_plain; threads as set by the caller. */
+static void run_computed(struct prob *q, const float *add, enum ck_gemm_path path)
+{
+    const struct plain_b pb = {q->b, q->ldb};
+    const struct ck_gemm_bsource src = {pack_plain, &pb};
+    memcpy(q->c, q->c0, sizeof(float) * (size_t)q->M * q->ldc);
+    struct ck_gemm_args g = {
+        .M = q->M, .N = q->N, .K = q->K, .alpha = q->alpha, .beta = q->beta,
+        .a = q->a, .la = ck_gemm_layout_rm(CK_GEMM_NOTRANS, (size_t)q->lda),
+        .bsrc = &src,
+        .c = q->c, .lc = ck_gemm_layout_rm(CK_GEMM_NOTRANS, (size_t)q->ldc),
+        .row_add = add, .path = path,
+    };
+    size_t wsz = ck_sgemm_ex_workspace_size(&g);
+    cr_assert_gt(wsz, 0, "a computed B always takes the packed path");
+    void *ws = ck_aligned_alloc(wsz);
+    cr_assert_eq(ck_sgemm_ex(&g, ws, wsz), CK_OK);
+    ck_aligned_free(ws);
+}
+
+Test(gemm, computed_b_and_row_add, .timeout = 120)
+{
+    /* several k blocks (K > 256), several column blocks (N > 768), edge tiles, tiny */
+    const int shapes[][3] = {{1, 1, 1}, {7, 33, 5}, {64, 1000, 288}, {13, 1700, 600}, {150, 40, 9}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int beta1 = 0; beta1 < 2; beta1++) {
+            struct prob q;
+            prob_init(&q, shapes[s][0], shapes[s][1], shapes[s][2], 0, 0, 0, 0.5f,
+                      beta1 ? 1.5f : 0.0f, 500 + s);
+            float *add = malloc(sizeof(float) * q.M);
+            ckt_fill_uniform(add, (size_t)q.M, 900 + s, -2.0f, 2.0f);
+            for (int i = 0; i < q.M; i++)
+                for (int j = 0; j < q.N; j++)
+                    q.ref[(size_t)i * q.N + j] += add[i];
+#ifdef _OPENMP
+            omp_set_num_threads(1);
+#endif
+            run_computed(&q, add, CK_GEMM_PATH_AUTO);
+            prob_check(&q, 1e-5, "computed B");
+            float *c1 = malloc(sizeof(float) * q.M * q.ldc);
+            memcpy(c1, q.c, sizeof(float) * q.M * q.ldc);
+#ifdef _OPENMP
+            omp_set_num_threads(2);
+#endif
+            run_computed(&q, add, CK_GEMM_PATH_SMALL); /* ignored: B exists only packed */
+            cr_assert(memcmp(c1, q.c, sizeof(float) * q.M * q.ldc) == 0,
+                      "shape %zu: 1 vs 2 threads differ", s);
+            free(c1), free(add);
+            prob_free(&q);
+        }
+}
+
+/* row_add on the small path and with K = 0 (C = beta*C + add). */
+Test(gemm, row_add_small_and_trivial)
+{
+    for (int K = 0; K <= 3; K += 3) {
+        struct prob q;
+        prob_init(&q, 5, 7, K, 0, 1, 1, 1.0f, 0.25f, 40 + K);
+        float add[5] = {1.0f, -2.0f, 0.5f, 0.0f, 3.0f};
+        for (int i = 0; i < q.M; i++)
+            for (int j = 0; j < q.N; j++)
+                q.ref[(size_t)i * q.N + j] += add[i];
+        memcpy(q.c, q.c0, sizeof(float) * (size_t)q.M * q.ldc);
+        struct ck_gemm_args g = {
+            .M = q.M, .N = q.N, .K = q.K, .alpha = q.alpha, .beta = q.beta,
+            .a = q.a, .la = ck_gemm_layout_rm(CK_GEMM_NOTRANS, (size_t)q.lda),
+            .b = q.b, .lb = ck_gemm_layout_rm(CK_GEMM_TRANS, (size_t)q.ldb),
+            .c = q.c, .lc = ck_gemm_layout_rm(CK_GEMM_NOTRANS, (size_t)q.ldc),
+            .row_add = add, .path = CK_GEMM_PATH_SMALL,
+        };
+        cr_assert_eq(ck_sgemm_ex(&g, NULL, 0), CK_OK);
+        prob_check(&q, 1e-6, K ? "small path" : "K = 0");
+        prob_free(&q);
+    }
 }

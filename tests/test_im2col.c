@@ -2,10 +2,12 @@
  *
  * im2col is checked element by element against its definition; col2im against
  * im2col by adjointness, <im2col(x), y> == <x, col2im(y)>, on integer data so both
- * sides are exact and must be equal; the backend against the fp64 oracle in
- * tests/support/ref.c on cases that exercise its internal paths (1x1 skip, several
- * image chunks, one image larger than the chunk bound, groups), and 1 vs 2 threads
- * must give identical bits in all three passes.
+ * sides are exact and must be equal; the rows and packed GEMM panels built straight
+ * from x against the definition (AVX2 and portable code), col2im over pieces of a plane
+ * against the whole plane; the backend against the fp64 oracle in tests/support/ref.c
+ * on cases that exercise its internal paths (1x1 skip, several image chunks, one image
+ * larger than the chunk bound, groups), 1 vs 2 threads must give identical bits in all
+ * three passes, and the workspace stays within its documented bound.
  */
 #define _POSIX_C_SOURCE 200809L /* setenv */
 #include <criterion/criterion.h>
@@ -21,8 +23,12 @@
 #include "check.h"
 #include "convkit/backend.h"
 #include "convkit/cpu.h"
+#include "conv_lowering.h"
+#include "gemm.h"
 #include "im2col.h"
 #include "ref.h"
+
+#define CK_MIN_T(a, b) ((a) < (b) ? (a) : (b))
 
 /* N, C, H, W, K, R, S, sh, sw, pt, pl, pb, pr, dh, dw, G */
 static const int cases[][16] = {
@@ -123,6 +129,173 @@ Test(im2col, col2im_is_the_exact_adjoint)
     }
 }
 
+/* ---- rows and packed panels straight from x ----------------------------------------------- */
+
+/* Column matrix element (crs, j) of group g over all images, from the definition. */
+static float col_def(const struct ck_conv_params *p, const float *x, int g, size_t crs, size_t j)
+{
+    int P, Q;
+    ck_conv_output_size(p, &P, &Q);
+    const int Cg = p->C / p->groups, RS = p->R * p->S;
+    const int c = (int)(crs / RS), r = (int)(crs % RS) / p->S, s = (int)(crs % RS) % p->S;
+    const int n = (int)(j / ((size_t)P * Q)), op = (int)(j % ((size_t)P * Q)) / Q;
+    const int oq = (int)(j % ((size_t)P * Q)) % Q;
+    const int ih = op * p->stride_h - p->pad_top + r * p->dilation_h;
+    const int iw = oq * p->stride_w - p->pad_left + s * p->dilation_w;
+    if (ih < 0 || ih >= p->H || iw < 0 || iw >= p->W)
+        return 0.0f;
+    return x[(((size_t)n * p->C + g * Cg + c) * p->H + ih) * p->W + iw];
+}
+
+/* Shapes for the packers: the plane cases with 3 images, plus the seed's conv2 (Q = 16:
+ * one output row per panel), odd widths (panels straddle rows and images) and a 1-pixel
+ * output. */
+static const int pack_cases[][16] = {
+    {3, 1, 5, 5, 1, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {3, 2, 7, 6, 1, 3, 2, 2, 1, 1, 0, 2, 1, 1, 1, 1},
+    {3, 3, 9, 8, 1, 3, 3, 3, 2, 2, 1, 0, 2, 2, 1, 1},
+    {3, 4, 6, 6, 2, 2, 3, 1, 2, 0, 3, 1, 0, 1, 3, 2},
+    {3, 1, 3, 3, 1, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1},
+    {3, 2, 11, 5, 1, 4, 2, 3, 3, 0, 0, 3, 2, 2, 2, 1},
+    {2, 5, 16, 16, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {3, 3, 9, 23, 2, 3, 5, 2, 1, 1, 2, 0, 3, 1, 2, 1},
+    {4, 2, 3, 3, 2, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 2},
+};
+
+/* Blocks (k0, kc, j0, nc) of op(B) that start and end anywhere, including past the
+ * last full panel, clipped to the matrix. */
+static void check_packers(const struct ck_conv_params *p, const float *x, const char *what)
+{
+    enum { NR = CK_GEMM_NR };
+    int P, Q;
+    ck_conv_output_size(p, &P, &Q);
+    const size_t crs_n = (size_t)(p->C / p->groups) * p->R * p->S;
+    const size_t pix_n = (size_t)p->N * P * Q;
+    float *bp = ck_aligned_alloc(sizeof(float) * CK_GEMM_KC_MAX * 272);
+    float *row = malloc(sizeof(float) * (pix_n + 1));
+    for (int g = 0; g < p->groups; g++) {
+        struct ck_im2col_src src;
+        ck_im2col_src_init(&src, p, x, g);
+        /* rows over arbitrary pixel ranges */
+        for (size_t crs = 0; crs < crs_n; crs++)
+            for (size_t j0 = 0; j0 < pix_n; j0 += 1 + pix_n / 3) {
+                const size_t len = pix_n - j0;
+                ckt_fill_nan(row, len + 1);
+                ck_im2col_row(&src, crs, j0, len, row);
+                for (size_t t = 0; t < len; t++)
+                    cr_assert_eq(row[t], col_def(p, x, g, crs, j0 + t),
+                                 "%s row %zu pixel %zu", what, crs, j0 + t);
+                cr_assert(isnan(row[len]), "%s: wrote past the row", what);
+            }
+        /* forward panels: k = crs, j = pixel */
+        const size_t kstep = crs_n > 7 ? 7 : 1, jstep = pix_n > 37 ? 37 : 5;
+        for (size_t k0 = 0; k0 < crs_n; k0 += kstep)
+            for (size_t j0 = 0; j0 < pix_n; j0 += jstep) {
+                const size_t kc = CK_MIN_T(crs_n - k0, 1 + k0 % 9), nc = CK_MIN_T(pix_n - j0, 40);
+                const size_t np = (nc + NR - 1) / NR;
+                ckt_fill_nan(bp, np * kc * NR);
+                ck_im2col_pack_cols(&src, k0, kc, j0, nc, bp);
+                for (size_t t = 0; t < np; t++)
+                    for (size_t k = 0; k < kc; k++)
+                        for (size_t jj = 0; jj < NR; jj++) {
+                            const size_t j = t * NR + jj;
+                            const float want = j < nc ? col_def(p, x, g, k0 + k, j0 + j) : 0.0f;
+                            cr_assert_eq(bp[t * kc * NR + k * NR + jj], want,
+                                         "%s pack_cols k0=%zu kc=%zu j0=%zu nc=%zu: (%zu,%zu)",
+                                         what, k0, kc, j0, nc, k, j);
+                        }
+            }
+        /* weight-gradient panels: k = pixel, j = crs */
+        for (size_t k0 = 0; k0 < pix_n; k0 += jstep)
+            for (size_t j0 = 0; j0 < crs_n; j0 += kstep) {
+                const size_t kc = CK_MIN_T(pix_n - k0, 1 + k0 % 23), nc = CK_MIN_T(crs_n - j0, 35);
+                const size_t np = (nc + NR - 1) / NR;
+                ckt_fill_nan(bp, np * kc * NR);
+                ck_im2col_pack_cols_t(&src, k0, kc, j0, nc, bp);
+                for (size_t t = 0; t < np; t++)
+                    for (size_t k = 0; k < kc; k++)
+                        for (size_t jj = 0; jj < NR; jj++) {
+                            const size_t j = t * NR + jj;
+                            const float want = j < nc ? col_def(p, x, g, j0 + j, k0 + k) : 0.0f;
+                            cr_assert_eq(bp[t * kc * NR + k * NR + jj], want,
+                                         "%s pack_cols_t k0=%zu kc=%zu j0=%zu nc=%zu: (%zu,%zu)",
+                                         what, k0, kc, j0, nc, k, j);
+                        }
+            }
+    }
+    ck_aligned_free(bp);
+    free(row);
+}
+
+static void packers_on_all_cases(const char *what)
+{
+    for (size_t t = 0; t < sizeof pack_cases / sizeof pack_cases[0]; t++) {
+        struct ck_conv_params p = params_of(pack_cases[t]);
+        cr_assert_eq(ck_conv_check(&p, NULL, 0), CK_OK, "case %zu", t);
+        const size_t nx = ck_conv_x_numel(&p);
+        float *x = malloc(sizeof(float) * nx);
+        fill_int(x, nx, 300 + t);
+        char name[64];
+        snprintf(name, sizeof name, "%s case %zu", what, t);
+        check_packers(&p, x, name);
+        free(x);
+    }
+}
+
+/* Every element the packers write equals the column matrix's definition, exactly. */
+Test(im2col, packers_match_definition, .timeout = 120)
+{
+    packers_on_all_cases("native cpu");
+}
+
+/* The same with the portable code (Criterion forks per test: the CPU mask starts fresh). */
+Test(im2col, packers_match_definition_portable, .timeout = 120)
+{
+    setenv("CONVKIT_CPU", "generic", 1);
+    cr_assert_eq(ck_cpu_features(), 0u);
+    packers_on_all_cases("generic cpu");
+}
+
+/* col2im over pieces of a plane's pixels adds up to col2im of the whole plane, bit for
+ * bit (integer data), and leaves what it does not touch alone. */
+static void col2im_ranges(void)
+{
+    for (size_t t = 0; t < sizeof pack_cases / sizeof pack_cases[0]; t++) {
+        struct ck_conv_params p = params_of(pack_cases[t]);
+        int P, Q;
+        ck_conv_output_size(&p, &P, &Q);
+        const size_t PQ = (size_t)P * Q, RS = (size_t)p.R * p.S, HW = (size_t)p.H * p.W;
+        float *cols = malloc(sizeof(float) * RS * PQ), *whole = malloc(sizeof(float) * HW);
+        float *parts = malloc(sizeof(float) * HW), *piece = malloc(sizeof(float) * RS * PQ);
+        fill_int(cols, RS * PQ, 400 + t);
+        ck_col2im_plane(&p, cols, PQ, whole);
+        for (size_t step = 1; step <= PQ; step += 1 + PQ / 4) {
+            memset(parts, 0, sizeof(float) * HW);
+            for (size_t j0 = 0; j0 < PQ; j0 += step) {
+                const size_t n = CK_MIN_T(step, PQ - j0);
+                for (size_t rs = 0; rs < RS; rs++) /* the piece as its own buffer, ld = n */
+                    memcpy(piece + rs * n, cols + rs * PQ + j0, sizeof(float) * n);
+                ck_col2im_plane_add(&p, piece, n, j0, n, parts);
+            }
+            cr_assert(memcmp(parts, whole, sizeof(float) * HW) == 0,
+                      "case %zu: pieces of %zu pixels differ from the whole plane", t, step);
+        }
+        free(cols), free(whole), free(parts), free(piece);
+    }
+}
+
+Test(im2col, col2im_pieces_add_up)
+{
+    col2im_ranges();
+}
+
+Test(im2col, col2im_pieces_add_up_portable)
+{
+    setenv("CONVKIT_CPU", "generic", 1);
+    cr_assert_eq(ck_cpu_features(), 0u);
+    col2im_ranges();
+}
+
 /* ---- the backend ----------------------------------------------------------------------- */
 
 struct run {
@@ -204,8 +377,8 @@ static void check_vs_ref(const struct ck_conv_params *p, const struct run *o, co
 static const int backend_cases[][16] = {
     {3, 8, 5, 7, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},     /* 1x1: no lowering, NCHW views */
     {2, 6, 5, 5, 4, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 2},     /* 1x1 with groups */
-    {9, 16, 32, 32, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  /* 7 images a chunk: 2 chunks */
-    {2, 64, 48, 48, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  /* one image > 4 MiB of cols */
+    {9, 16, 32, 32, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  /* bwd-data: 1 image a chunk */
+    {2, 64, 48, 48, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  /* one image > 1 MiB of cols */
     {4, 6, 9, 7, 9, 3, 2, 2, 1, 1, 0, 2, 1, 2, 1, 3},     /* groups, stride, dilation */
     {5, 3, 7, 7, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},    /* 7x7 images straddle tiles */
 };
@@ -268,4 +441,40 @@ Test(im2col_backend, portable_kernel_via_env, .timeout = 120)
     run_all(&p, &o, 1);
     check_vs_ref(&p, &o, "generic cpu");
     free_run(&o);
+}
+
+/* The documented workspace bound: forward and backward-weights need only the GEMM's
+ * packed blocks (threads x CK_GEMM_WS_PER_THREAD), backward-data adds one column chunk
+ * of at most CK_LOWERING_CHUNK_BYTES (or 16 pixels' columns when Cg*R*S > 65536). */
+Test(im2col_backend, workspace_within_documented_bound)
+{
+    /* N, C, H, W, K, R, S, sh, sw, pt, pl, pb, pr, dh, dw, G: big layers (sizes only) */
+    const int shapes[][16] = {
+        {64, 256, 56, 56, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+        {256, 64, 224, 224, 64, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1},
+        {32, 2048, 7, 7, 512, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
+        {2, 8192, 9, 9, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, /* Cg*R*S = 73728 */
+        {64, 32, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    };
+    const struct ck_conv_backend *be = ck_backend_find("im2col");
+#ifdef _OPENMP
+    const size_t T = (size_t)omp_get_max_threads();
+#else
+    const size_t T = 1;
+#endif
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        struct ck_conv_params p = params_of(shapes[t]);
+        cr_assert_eq(ck_conv_check(&p, NULL, 0), CK_OK, "case %zu", t);
+        const size_t crs = (size_t)(p.C / p.groups) * p.R * p.S;
+        const size_t gemm = T * CK_GEMM_WS_PER_THREAD;
+        size_t chunk = CK_LOWERING_CHUNK_BYTES;
+        if (crs * 16 * sizeof(float) > chunk)
+            chunk = crs * 16 * sizeof(float);
+        const size_t fwd = ck_conv_workspace_size(be, &p, CK_PASS_FORWARD);
+        const size_t bwd = ck_conv_workspace_size(be, &p, CK_PASS_BACKWARD_DATA);
+        const size_t bww = ck_conv_workspace_size(be, &p, CK_PASS_BACKWARD_WEIGHTS);
+        cr_expect_leq(fwd, gemm, "case %zu forward: %zu bytes", t, fwd);
+        cr_expect_leq(bww, gemm, "case %zu backward-weights: %zu bytes", t, bww);
+        cr_expect_leq(bwd, chunk + 64 + gemm, "case %zu backward-data: %zu bytes", t, bwd);
+    }
 }
