@@ -4,7 +4,8 @@
  * the same as ck_sgemm_ukernel_6x16__ref. Register use: 12 ymm accumulators (6 rows x
  * 2 vectors of 8 columns), 2 for the B row, 1 for the broadcast A element = 15 of 16.
  * Per k: 2 aligned loads + 6 broadcasts for 12 FMAs, which fits Zen 1's one 256-bit
- * FMA and ~one 256-bit load per cycle. Full tiles only; the driver handles edges.
+ * FMA and ~one 256-bit load per cycle. Full 16-column tiles only; a variant stores
+ * only the first mr rows (the bottom edge of C); the driver handles the other edges.
  * The packers turn 16 k-contiguous columns into one B panel and 6 k-contiguous rows
  * into one A sliver, 8x8 register transposes at a time.
  */
@@ -35,9 +36,11 @@
     } while (0)
 
 /* a is the packed sliver (kc x 6, a[k*6 + i]), b the packed panel (kc x 16, 32-byte
- * aligned, b[k*16 + j]), c the 6x16 tile with row stride ldc. */
-void ck_sgemm_ukernel_6x16__avx2(size_t kc, const float *a, const float *b, float *c,
-                                 size_t ldc, float alpha, float beta)
+ * aligned, b[k*16 + j]), c the tile with row stride ldc; only its first mr rows are
+ * stored (the others are computed from zero padding and dropped). */
+static inline __attribute__((always_inline)) void
+kernel_6x16(size_t kc, const float *a, const float *b, float *c, size_t ldc, float alpha,
+            float beta, size_t mr)
 {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -45,7 +48,7 @@ void ck_sgemm_ukernel_6x16__avx2(size_t kc, const float *a, const float *b, floa
     __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
     __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-    for (int i = 0; i < 6; i++)
+    for (size_t i = 0; i < mr; i++)
         _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0),
             _mm_prefetch((const char *)(c + i * ldc + 15), _MM_HINT_T0);
 
@@ -64,11 +67,28 @@ void ck_sgemm_ukernel_6x16__avx2(size_t kc, const float *a, const float *b, floa
 
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     CK_STORE_ROW(0);
-    CK_STORE_ROW(1);
-    CK_STORE_ROW(2);
-    CK_STORE_ROW(3);
-    CK_STORE_ROW(4);
-    CK_STORE_ROW(5);
+    if (mr > 1)
+        CK_STORE_ROW(1);
+    if (mr > 2)
+        CK_STORE_ROW(2);
+    if (mr > 3)
+        CK_STORE_ROW(3);
+    if (mr > 4)
+        CK_STORE_ROW(4);
+    if (mr > 5)
+        CK_STORE_ROW(5);
+}
+
+void ck_sgemm_ukernel_6x16__avx2(size_t kc, const float *a, const float *b, float *c,
+                                 size_t ldc, float alpha, float beta)
+{
+    kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6);
+}
+
+void ck_sgemm_ukernel_6x16_rows__avx2(size_t kc, const float *a, const float *b, float *c,
+                                      size_t ldc, float alpha, float beta, size_t mr)
+{
+    kernel_6x16(kc, a, b, c, ldc, alpha, beta, mr);
 }
 
 /* In-register transpose of the 8x8 matrix r[0..7] (row i = r[i]). */

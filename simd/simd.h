@@ -12,6 +12,9 @@
 /* GEMM micro-kernel, 6x16 tile; contract in src/gemm.c (same as the __ref kernel). */
 void ck_sgemm_ukernel_6x16__avx2(size_t kc, const float *a, const float *b, float *c,
                                  size_t ldc, float alpha, float beta);
+/* The same, storing only rows 0 .. mr-1 (1 <= mr <= 6) of the tile. */
+void ck_sgemm_ukernel_6x16_rows__avx2(size_t kc, const float *a, const float *b, float *c,
+                                      size_t ldc, float alpha, float beta, size_t mr);
 
 /* B panel packing by 8x8 transposes: bp[k*16 + j] = cols[j][k] (cols[j] contiguous
  * along k, NULL = zero column), k < kc; contract of ck_gemm_pack_panel_t (gemm.h). */

@@ -33,11 +33,12 @@
  *   (one broadcast per a element; a[k*6 + i] is row i, step k)
  *
  *   Edges: the packers zero-pad a partial sliver (fewer than MR rows) and a partial
- *   panel (fewer than NR columns), so the kernel always computes a full tile. When the
- *   tile is partial, or C's tile is not a plain row-strided 6x16 block (a column-block
- *   boundary of a view runs through it), the driver calls the kernel on a 6x16 stack
- *   tile with alpha=1, beta=0 and merges the valid part: one extra pass over <= 96
- *   floats per tile per kc block, never a scalar k loop.
+ *   panel (fewer than NR columns), so the kernel always computes a full tile. A tile
+ *   with fewer rows but 16 plain columns goes to the AVX2 kernel's variant that stores
+ *   only mr rows. Any other partial tile, or one that is not a plain row-strided block
+ *   of C (a column-block boundary of a view runs through it), is computed into a 6x16
+ *   stack tile with alpha=1, beta=0 and the valid part merged: one extra pass over
+ *   <= 96 floats per tile per kc block, never a scalar k loop.
  *
  * ---- Cache blocking (timed on AMD Zen 4: 32 KiB L1d, 1 MiB L2, 2 ymm FMAs a cycle) ----
  *   KC = 256: one B micro-panel is KC*NR*4 = 16 KiB, half of L1d, and survives while
@@ -345,12 +346,18 @@ static void macro_kernel(const struct ck_gemm_args *g, ukernel_fn ukernel, size_
             const size_t mr = CK_MIN((size_t)MR, mc - ir);
             const size_t *ro = roff + ir;
             const float *a_s = ap + ir * kc;
-            int full = cols_ok && mr == MR;
-            const size_t ldc = mr > 1 ? ro[1] - ro[0] : 0;
-            for (size_t r = 2; full && r < MR; r++)
-                full = ro[r] - ro[r - 1] == ldc;
-            if (full) {
+            /* C's rows of this tile equally spaced, its columns one run */
+            int even = cols_ok;
+            const size_t ldc = mr > 1 ? ro[1] - ro[0] : NR;
+            for (size_t r = 2; even && r < mr; r++)
+                even = ro[r] - ro[r - 1] == ldc;
+            if (even && mr == MR) {
                 ukernel(kc, a_s, b_p, g->c + ro[0] + coff[0], ldc, g->alpha, beta);
+#ifdef CONVKIT_HAVE_AVX2
+            } else if (even && ukernel == ck_sgemm_ukernel_6x16__avx2) { /* bottom edge */
+                ck_sgemm_ukernel_6x16_rows__avx2(kc, a_s, b_p, g->c + ro[0] + coff[0], ldc,
+                                                 g->alpha, beta, mr);
+#endif
             } else {
                 ukernel(kc, a_s, b_p, tile, NR, 1.0f, 0.0f);
                 merge_tile(g, tile, ro, coff, mr, nr, g->alpha, beta);
