@@ -115,7 +115,7 @@ static int filters_png(struct outputs *out, const char *dir, const struct ck_lay
     const struct ck_conv_params *p = ck_layer_conv_params(l);
     const int K = p->K, C = p->C / p->groups, R = p->R, S = p->S, rgb = C == 3;
     struct grid g;
-    if (grid_init(&g, rgb ? K : K * C, rgb ? 3 : 1, R, S, scale_for(S * 2)) != 0)
+    if (grid_init(&g, rgb ? K : K * C, rgb ? 3 : 1, R, S, scale_for(S)) != 0)
         return -1;
     const size_t per = (size_t)C * R * S;
     for (int k = 0; k < K; k++) {
