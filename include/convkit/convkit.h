@@ -23,6 +23,9 @@
 #include "convkit/net.h"
 #include "convkit/optim.h"
 #include "convkit/io.h"
+#include "convkit/data.h"
+#include "convkit/train.h"
+#include "convkit/checkpoint.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -47,7 +47,7 @@ static void usage(FILE *f)
             "                     mnist (needs --data-dir), synthetic (procedural images)\n"
             "  --data-dir DIR     directory of the dataset files\n"
             "  --input HxWxC      synthetic only: image shape (default: the model's input)\n"
-            "  --backend NAME     conv backend: auto, %s (default auto)\n"
+            "  --backend NAME     conv backend: %s (default auto)\n"
             "  --epochs E         total epochs to reach (default 10)\n"
             "  --batch B          images per optimiser step (default 64)\n"
             "  --micro-batch M    images per data-parallel chunk (default min(B, 32)); part\n"
@@ -370,7 +370,7 @@ int ck_cmd_train(int argc, char **argv)
     r.max_steps = (long long)steps;
     if (backend && strcmp(backend, "auto") != 0 && !ck_backend_find(backend)) {
         char names[256];
-        ck_cli_error(CMD, "--backend '%s': unknown backend (known: auto, %s)", backend,
+        ck_cli_error(CMD, "--backend '%s': unknown backend (known: %s)", backend,
                      ck_backend_names(names, sizeof names));
         return CK_EXIT_USAGE;
     }
