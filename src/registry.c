@@ -21,11 +21,11 @@ static const struct ck_conv_backend *const backends[] = {
 #ifdef CONVKIT_HAVE_BLAS
     &ck_backend_im2col_blas, /* only when CMake found OpenBLAS (CONVKIT_BLAS) */
 #endif
-    &ck_backend_auto,
     &ck_backend_winograd,
     &ck_backend_winograd_f2,
     &ck_backend_winograd_f4,
     &ck_backend_winograd_f6,
+    &ck_backend_auto, /* last: it forwards to one of the above */
 };
 
 size_t ck_backend_count(void)
