@@ -5,27 +5,9 @@
  */
 #include <immintrin.h>
 
-#include "conv_avx2.h"
+#include "avx2_util.h"
 
-/* In-register transpose of the 8x8 matrix r[0..7] (row i = r[i]). */
-static inline __attribute__((always_inline)) void transpose8(__m256 r[8])
-{
-    __m256 t[8], u[8];
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 8; i += 4) {
-        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
-        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
-    }
-}
+#include "conv_avx2.h"
 
 void ck_dconv_pack8__avx2(const float *src, ptrdiff_t src_ch, int nc, int npix, float *dst)
 {
@@ -34,7 +16,7 @@ void ck_dconv_pack8__avx2(const float *src, ptrdiff_t src_ch, int nc, int npix, 
         __m256 r[8];
         for (int c = 0; c < 8; c++)
             r[c] = c < nc ? _mm256_loadu_ps(src + c * src_ch + i) : _mm256_setzero_ps();
-        transpose8(r);
+        ck_avx2_transpose8x8(r);
         for (int j = 0; j < 8; j++)
             _mm256_storeu_ps(dst + (ptrdiff_t)(i + j) * 8, r[j]);
     }
@@ -50,7 +32,7 @@ void ck_dconv_unpack8__avx2(const float *src, int nc, int npix, float *dst, ptrd
         __m256 r[8];
         for (int j = 0; j < 8; j++)
             r[j] = _mm256_loadu_ps(src + (ptrdiff_t)(i + j) * 8);
-        transpose8(r);
+        ck_avx2_transpose8x8(r);
         for (int c = 0; c < nc; c++)
             _mm256_storeu_ps(dst + c * dst_ch + i, r[c]);
     }

@@ -7,6 +7,8 @@
  */
 #include <immintrin.h>
 
+#include "avx2_util.h"
+
 #include "winograd.h"
 #include "winograd_avx2.h"
 
@@ -134,26 +136,6 @@ INLINE void matvec(const double *M, int ld, int tr, int rows, int cols, const __
     }
 }
 
-/* In-register transpose of the 8x8 matrix r[0..7] (row i = r[i]). */
-INLINE void transpose8(__m256 r[8])
-{
-    __m256 t[8], u[8];
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 8; i += 4) {
-        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
-        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
-    }
-}
-
 /* Store the m floats at lanes off .. off+m-1 of r to dst (off = q*m, m in 2, 4, 6). */
 INLINE void store_m(float *dst, __m256 r, int off, int m)
 {
@@ -194,7 +176,7 @@ void ck_wino_pack__avx2(const float *src, size_t src_cs, int h_in, int w_in, int
             __m256 r[8];
             for (int l = 0; l < L; l++)
                 r[l] = l < lanes ? _mm256_loadu_ps(s + l * src_cs + (j - pl)) : zero;
-            transpose8(r);
+            ck_avx2_transpose8x8(r);
             for (int q = 0; q < 8; q++)
                 _mm256_storeu_ps(d + (size_t)(j + q) * L, r[q]);
         }
@@ -258,7 +240,7 @@ INLINE void output_tile(const double *at, int m, int al, const float *mm, size_t
             __m256 r[8];
             for (int k = 0; k < 8; k++)
                 r[k] = k < rpt * m ? o[i0 + k / m][k % m] : _mm256_setzero_ps();
-            transpose8(r);
+            ck_avx2_transpose8x8(r);
             for (int l = 0; l < L; l++)
                 for (int q = 0; q < rpt; q++)
                     store_m(y + l * y_cs + (size_t)(i0 + q) * y_rs, r[l], q * m, m);

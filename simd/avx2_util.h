@@ -1,0 +1,29 @@
+/* avx2_util.h - small AVX2 helpers shared by the kernels in simd/ (included only by
+ * the simd/ sources, which are compiled with -mavx2 -mfma). Static inline; no state. */
+#ifndef CONVKIT_SIMD_AVX2_UTIL_H
+#define CONVKIT_SIMD_AVX2_UTIL_H
+
+#include <immintrin.h>
+
+/* In-register transpose of the 8x8 matrix r[0..7] (row i = r[i]): unpack pairs of rows,
+ * shuffle pairs of pairs, then swap 128-bit halves. */
+static inline __attribute__((always_inline)) void ck_avx2_transpose8x8(__m256 r[8])
+{
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
+#endif
