@@ -35,14 +35,9 @@ static void remove_dir(void)
 
 TestSuite(cli, .init = make_dir, .fini = remove_dir, .timeout = 120);
 
-/* dir/name in one of 16 rotating buffers (several paths per command line). */
 static const char *P(const char *name)
 {
-    static char p[16][256];
-    static int i;
-    i = (i + 1) % 16;
-    snprintf(p[i], sizeof p[i], "%s/%s", dir, name);
-    return p[i];
+    return ckt_path(dir, name);
 }
 
 static int exists(const char *path)

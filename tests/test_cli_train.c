@@ -35,11 +35,7 @@ TestSuite(cli_train, .init = make_dir, .fini = remove_dir, .timeout = 120);
 
 static const char *P(const char *name)
 {
-    static char p[16][256];
-    static int i;
-    i = (i + 1) % 16;
-    snprintf(p[i], sizeof p[i], "%s/%s", dir, name);
-    return p[i];
+    return ckt_path(dir, name);
 }
 
 static struct ckt_run *cli(const char *a0, ...)

@@ -37,11 +37,7 @@ static int count_entries(void)
 
 static const char *path_of(const char *name)
 {
-    static char p[4][256];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(p[i], sizeof p[i], "%s/%s", dir, name);
-    return p[i];
+    return ckt_path(dir, name);
 }
 
 static void write_bytes(const char *path, const void *buf, size_t n)

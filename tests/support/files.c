@@ -84,3 +84,12 @@ int ckt_run_capture(const char *const *argv, const char *dir, struct ckt_run *r)
     remove(err_path);
     return 0;
 }
+
+const char *ckt_path(const char *dir, const char *name)
+{
+    static char p[16][512];
+    static int i;
+    i = (i + 1) % 16;
+    snprintf(p[i], sizeof p[i], "%s/%s", dir, name);
+    return p[i];
+}

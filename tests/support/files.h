@@ -12,6 +12,10 @@ int ckt_tmpdir_make(char *buf, size_t buf_len, const char *prefix);
  * beyond removing empty ones). Safe on a directory that no longer exists. */
 void ckt_tmpdir_remove(const char *dir);
 
+/* "dir/name" in one of 16 rotating static buffers, so that a command line can hold
+ * several paths at once (the 17th call reuses the first buffer). Not thread-safe. */
+const char *ckt_path(const char *dir, const char *name);
+
 /* Number of entries in dir (not . or ..) whose name contains needle (NULL: every entry). */
 int ckt_dir_count(const char *dir, const char *needle);
 
