@@ -1,5 +1,6 @@
 /* args.c - `--name value` / `--name=value` option parsing and number helpers for the
  * convkit commands (see args.h). Knows nothing about what any option means. */
+#include "convkit/backend.h"
 #include "args.h"
 
 #include <errno.h>
@@ -184,4 +185,16 @@ void ck_cli_error(const char *cmd, const char *fmt, ...)
         if (*c == '\n' || *c == '\r')
             *c = ' ';
     fprintf(stderr, "convkit %s: %s\n", cmd, line);
+}
+
+const struct ck_conv_backend *ck_cli_backend(const char *cmd, const char *name,
+                                             const char *dflt)
+{
+    const struct ck_conv_backend *b = ck_backend_find(name ? name : dflt);
+    if (!b) {
+        char names[256];
+        ck_cli_error(cmd, "--backend '%s': unknown backend (known: %s)", name ? name : dflt,
+                     ck_backend_names(names, sizeof names));
+    }
+    return b;
 }

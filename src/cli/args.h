@@ -48,6 +48,15 @@ int ck_args_int(const char *opt, const char *text, int lo, int hi, int *out, cha
 int ck_args_int_list(const char *opt, const char *text, int lo, int hi, int *vals, int min_n,
                      int max_n, int *n, char *msg, size_t msg_len);
 
+struct ck_conv_backend;
+
+/**
+ * The backend named by --backend (name), or dflt when name is NULL. Unknown names print
+ * `convkit CMD: --backend 'x': unknown backend (known: ...)` and return NULL.
+ */
+const struct ck_conv_backend *ck_cli_backend(const char *cmd, const char *name,
+                                             const char *dflt);
+
 /** Print `convkit CMD: message` as exactly one line on stderr (newlines become spaces). */
 void ck_cli_error(const char *cmd, const char *fmt, ...) CK_CLI_PRINTF(2, 3);
 

@@ -40,7 +40,7 @@ static void usage(FILE *f)
             "                         same = TensorFlow/Keras rule, odd pixel bottom/right\n"
             "  --dilation D|DH,DW     dilation (default 1)\n"
             "  --groups G             groups, divides C and K (default 1)\n"
-            "  --backend NAME         %s (default naive)\n"
+            "  --backend NAME         %s (default auto)\n"
             "  --pass PASS            forward | backward-data | backward-weights\n"
             "                         (default forward)\n"
             "  --grad-output DY.npy   dy (N,K,P,Q), required by the backward passes\n"
@@ -110,13 +110,8 @@ static int parse_options(struct job *j, struct ck_opt *o, size_t n_opts)
         return -1;
     }
     const char *bname = ck_args_get(o, n_opts, "backend");
-    j->backend = ck_backend_find(bname ? bname : "naive");
-    if (!j->backend) {
-        char names[256];
-        ck_cli_error(CMD, "--backend '%s': unknown backend (known: %s)", bname,
-                     ck_backend_names(names, sizeof names));
+    if (!(j->backend = ck_cli_backend(CMD, bname, "auto")))
         return -1;
-    }
     j->stride[0] = j->stride[1] = j->dilation[0] = j->dilation[1] = j->groups = 1;
     if ((v = ck_args_get(o, n_opts, "stride"))) {
         if (ck_args_int_list("stride", v, 1, INT_MAX, j->stride, 1, 2, &n, msg, sizeof msg)) {
@@ -393,13 +388,8 @@ static int problem_main(const struct ck_opt *o, size_t n_opts)
         return CK_EXIT_USAGE;
     }
     const char *bname = ck_args_get(o, n_opts, "backend");
-    job.backend = ck_backend_find(bname ? bname : "naive");
-    if (!job.backend) {
-        char names[256];
-        ck_cli_error(CMD, "--backend '%s': unknown backend (known: %s)", bname,
-                     ck_backend_names(names, sizeof names));
+    if (!(job.backend = ck_cli_backend(CMD, bname, "auto")))
         return CK_EXIT_USAGE;
-    }
     int seed = 1;
     job.repeat = 3;
     if (((v = ck_args_get(o, n_opts, "seed")) &&

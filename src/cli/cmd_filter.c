@@ -59,7 +59,7 @@ static void usage(FILE *f)
             "  --stride S|SH,SW    stride (default 1; the output shrinks accordingly)\n"
             "  --padding MODE      same | valid | P | T,L,B,R (default same: with stride 1\n"
             "                      the output has the input's size)\n"
-            "  --backend NAME      %s (default naive)\n"
+            "  --backend NAME      %s (default auto)\n"
             "  --gray              convert to gray first: Y = 0.299 R + 0.587 G + 0.114 B\n"
             "  --map M             abs: |v| clamped to 0..255; clamp: v clamped to 0..255;\n"
             "                      normalize: min..max of the result stretched to 0..255\n"
@@ -143,13 +143,8 @@ static int parse_options(struct filter_job *j, const struct ck_opt *o, size_t n_
         }
     }
     const char *bname = ck_args_get(o, n_opts, "backend");
-    j->backend = ck_backend_find(bname ? bname : "naive");
-    if (!j->backend) {
-        char names[256];
-        ck_cli_error(CMD, "--backend '%s': unknown backend (known: %s)", bname,
-                     ck_backend_names(names, sizeof names));
+    if (!(j->backend = ck_cli_backend(CMD, bname, "auto")))
         return -1;
-    }
     j->stride[0] = j->stride[1] = 1;
     if ((v = ck_args_get(o, n_opts, "stride"))) {
         if (ck_args_int_list("stride", v, 1, INT_MAX, j->stride, 1, 2, &n, msg, sizeof msg)) {

@@ -193,12 +193,8 @@ int ck_cmd_summary(int argc, char **argv)
         ck_cli_error(CMD, "%s", msg);
         return CK_EXIT_USAGE;
     }
-    if (backend && strcmp(backend, "auto") != 0 && !ck_backend_find(backend)) {
-        char names[256];
-        ck_cli_error(CMD, "--backend '%s': unknown backend (known: %s)", backend,
-                     ck_backend_names(names, sizeof names));
+    if (backend && !ck_cli_backend(CMD, backend, "auto"))
         return CK_EXIT_USAGE;
-    }
     struct ck_shape in, *override = NULL;
     if ((v = ck_args_get(opts, n_opts, "input"))) {
         if (parse_shape(v, &in) != 0) {

@@ -368,12 +368,8 @@ int ck_cmd_train(int argc, char **argv)
         return CK_EXIT_USAGE;
     }
     r.max_steps = (long long)steps;
-    if (backend && strcmp(backend, "auto") != 0 && !ck_backend_find(backend)) {
-        char names[256];
-        ck_cli_error(CMD, "--backend '%s': unknown backend (known: %s)", backend,
-                     ck_backend_names(names, sizeof names));
+    if (backend && !ck_cli_backend(CMD, backend, "auto"))
         return CK_EXIT_USAGE;
-    }
     if (!resume && (!o[O_MODEL].value || !o[O_DATASET].value)) {
         ck_cli_error(CMD, "missing required option --%s (see --help)",
                      o[O_MODEL].value ? "dataset" : "model");
