@@ -11,6 +11,7 @@ CK_PACKAGES=(
   libopenblas-dev libblis-dev      # GEMM reference points in convkit-bench (dlopen'ed)
   gnuplot-nox                      # plots from benchmark JSON and training logs
   dataset-fashion-mnist            # the real dataset the main job trains on
+  libopenmpi-dev openmpi-bin       # optional: data-parallel training across processes (docs/mpi.md)
 )
 
 missing=()

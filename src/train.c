@@ -14,6 +14,7 @@
 
 #include "convkit/train.h"
 #include "internal.h"
+#include "train_internal.h"
 
 struct ck_train_config ck_train_config_default(void)
 {
@@ -123,6 +124,7 @@ void ck_trainer_free(struct ck_trainer *t)
 {
     if (!t)
         return;
+    ck__dist_free(t->dist);
     /* replicas first: they borrow nets[0]'s parameters */
     for (int r = CK_TRAIN_MAX_CHUNKS - 1; r >= 0; r--)
         ck_net_free(t->nets[r]);
@@ -135,11 +137,13 @@ void ck_trainer_free(struct ck_trainer *t)
     free(t);
 }
 
-/* Forward + backward of chunk c (images [c*micro, c*micro + nc)) on replica c. */
-static void run_chunk(struct ck_trainer *t, int c, const float *x, const int *labels, int n)
+/* Forward + backward of chunk c (images [c*micro, c*micro + nc)) on replica r. */
+void ck__run_chunk(struct ck_trainer *t, int r, int c, const float *x, const int *labels, int n)
 {
     const int micro = t->cfg.micro_batch, off = c * micro, nc = CK_MIN(micro, n - off);
-    struct ck_net *net = t->nets[c];
+    struct ck_net *net = t->nets[r];
+    net->dropout_rng = t->dropout;
+    net->dropout_rng.counter += (uint64_t)c * t->dropout_per_chunk;
     enum ck_status st = ck_net_forward(net, x + (size_t)off * ck_shape_numel(t->spec.input),
                                        nc, labels + off, 1);
     t->chunk_loss[c] = st == CK_OK ? net->loss : NAN;
@@ -151,48 +155,29 @@ static void run_chunk(struct ck_trainer *t, int c, const float *x, const int *la
     t->chunk_status[c] = st;
 }
 
-/* g0 = sum_c w[c] * g_c in chunk order; returns 1 if any sum is not finite. */
-static int reduce_grads(struct ck_trainer *t, int chunks, const float *w)
+/* dst[i] = sum_c w[c] * src[c][i] in chunk order (dst may be src[0]); returns 1 if any
+ * sum is not finite. The one place chunk gradients are added, with or without MPI. */
+int ck__sum_chunks(float *dst, float *const *src, const float *w, int chunks, size_t len)
 {
-    float *gp[CK_TRAIN_MAX_CHUNKS];
-    for (int c = 0; c < chunks; c++)
-        gp[c] = t->nets[c]->grads;
-    float *g0 = gp[0];
-    const long long len = (long long)t->nets[0]->params_len;
     int bad = 0;
     #pragma omp parallel for schedule(static) reduction(| : bad)
-    for (long long i = 0; i < len; i++) {
-        float s = g0[i] * w[0];
+    for (long long i = 0; i < (long long)len; i++) {
+        float s = src[0][i] * w[0];
         for (int c = 1; c < chunks; c++)
-            s += gp[c][i] * w[c];
-        g0[i] = s;
+            s += src[c][i] * w[c];
+        dst[i] = s;
         bad |= !isfinite(s);
     }
     return bad;
 }
 
-enum ck_status ck_trainer_step(struct ck_trainer *t, const float *x, const int *labels, int n,
+enum ck_status ck__step_totals(struct ck_trainer *t, int chunks, int n, float *w,
                                double *loss, int *correct)
 {
-    if (!t || !x || !labels || n < 1 || n > t->cfg.batch)
-        return CK_ERR_INVALID_ARGUMENT;
-    const int micro = t->cfg.micro_batch, chunks = (n + micro - 1) / micro;
-    const uint64_t D = t->dropout_per_chunk;
-    for (int c = 0; c < chunks; c++) {
-        t->nets[c]->dropout_rng = t->dropout;
-        t->nets[c]->dropout_rng.counter += (uint64_t)c * D;
-    }
-    /* chunks in parallel (layers then run single-threaded inside); one chunk: the
-     * region is inactive and the layers' own OpenMP loops use the threads */
-    #pragma omp parallel for schedule(static) if (chunks > 1)
-    for (int c = 0; c < chunks; c++)
-        run_chunk(t, c, x, labels, n);
-    t->dropout.counter += (uint64_t)chunks * D;
-
+    const int micro = t->cfg.micro_batch;
     double loss_sum = 0.0;
     int right = 0;
     enum ck_status st = CK_OK;
-    float w[CK_TRAIN_MAX_CHUNKS];
     for (int c = 0; c < chunks; c++) {
         const int nc = CK_MIN(micro, n - c * micro);
         loss_sum += t->chunk_loss[c] * nc;
@@ -205,12 +190,43 @@ enum ck_status ck_trainer_step(struct ck_trainer *t, const float *x, const int *
         *loss = loss_sum / n;
     if (correct)
         *correct = right;
+    return st;
+}
+
+enum ck_status ck_trainer_step(struct ck_trainer *t, const float *x, const int *labels, int n,
+                               double *loss, int *correct)
+{
+    if (!t || !x || !labels || n < 1 || n > t->cfg.batch)
+        return CK_ERR_INVALID_ARGUMENT;
+    if (t->dist)
+        return ck__dist_step(t, x, labels, n, loss, correct);
+    const int micro = t->cfg.micro_batch, chunks = (n + micro - 1) / micro;
+    /* chunks in parallel (layers then run single-threaded inside); one chunk: the
+     * region is inactive and the layers' own OpenMP loops use the threads */
+    #pragma omp parallel for schedule(static) if (chunks > 1)
+    for (int c = 0; c < chunks; c++)
+        ck__run_chunk(t, c, c, x, labels, n);
+    t->dropout.counter += (uint64_t)chunks * t->dropout_per_chunk;
+
+    float w[CK_TRAIN_MAX_CHUNKS];
+    enum ck_status st = ck__step_totals(t, chunks, n, w, loss, correct);
     if (st != CK_OK)
         return st;
-    if (reduce_grads(t, chunks, w))
+    float *gp[CK_TRAIN_MAX_CHUNKS];
+    for (int c = 0; c < chunks; c++)
+        gp[c] = t->nets[c]->grads;
+    if (ck__sum_chunks(gp[0], gp, w, chunks, t->nets[0]->params_len))
         return CK_ERR_DIVERGED;
     ck_optim_step(&t->opt, t->nets[0]->params, t->nets[0]->grads);
     return CK_OK;
+}
+
+void ck_trainer_local_images(const struct ck_trainer *t, int n, int *lo, int *hi)
+{
+    *lo = 0;
+    *hi = n;
+    if (t && t->dist)
+        ck__dist_local_images(t, n, lo, hi);
 }
 
 long long ck_train_steps_per_epoch(const struct ck_trainer *t, size_t n)
@@ -291,9 +307,12 @@ enum ck_status ck_train_epoch(struct ck_trainer *t, const struct ck_dataset *tra
             return CK_OK;
         const size_t start = (size_t)pg->epoch_step * (size_t)t->cfg.batch;
         const int n = (int)CK_MIN((size_t)t->cfg.batch, train->n - start);
-        ck_dataset_batch(train, t->perm + start, n, &t->cfg.norm,
+        int lo, hi; /* this process's share of the batch: all of it without MPI */
+        ck_trainer_local_images(t, n, &lo, &hi);
+        ck_dataset_batch(train, t->perm + start + lo, hi - lo, &t->cfg.norm,
                          augment ? &t->cfg.augment : NULL, t->cfg.seed,
-                         (uint64_t)pg->step * (uint64_t)t->cfg.batch, t->x, t->labels);
+                         (uint64_t)pg->step * (uint64_t)t->cfg.batch + (uint64_t)lo,
+                         t->x + (size_t)lo * ck_shape_numel(t->spec.input), t->labels + lo);
         t->opt.lr = ck_lr_at(&t->cfg.schedule, t->cfg.optim.lr, pg->step, spe, total_epochs);
         double loss;
         int correct;
@@ -305,7 +324,8 @@ enum ck_status ck_train_epoch(struct ck_trainer *t, const struct ck_dataset *tra
             return st;
         }
         if (st != CK_OK) {
-            ck__msg(msg, msg_len, "step %lld: %s", pg->step + 1, ck_status_str(st));
+            const char *why = ck__dist_error(t); /* MPI: which rank, what failed */
+            ck__msg(msg, msg_len, "step %lld: %s", pg->step + 1, *why ? why : ck_status_str(st));
             return st;
         }
         pg->step++;
@@ -343,13 +363,24 @@ enum ck_status ck_trainer_evaluate(struct ck_trainer *t, const struct ck_dataset
     if (st != CK_OK)
         return st;
     const int K = t->nets[0]->classes, micro = t->cfg.micro_batch;
-    const size_t numel = ck_shape_numel(t->spec.input);
+    const int cpb = (t->cfg.batch + micro - 1) / micro; /* chunks per block */
+    const size_t numel = ck_shape_numel(t->spec.input), batch = (size_t)t->cfg.batch;
+    const size_t blocks = (d->n + batch - 1) / batch;
+    int rank = 0, ranks = 1;
+    ck__dist_rank(t, &rank, &ranks);
+    /* With MPI, rank r evaluates blocks r, r + P, ... and every chunk's loss lands in
+     * closs[block * cpb + chunk] on exactly one rank, so summing the arrays over the
+     * ranks is exact and the loss adds up in the single-process order. */
+    double *closs = NULL;
+    if (ranks > 1 && !(closs = calloc(blocks * (size_t)cpb, sizeof *closs)))
+        return CK_ERR_OUT_OF_MEMORY;
     if (confusion)
         memset(confusion, 0, sizeof(long long) * (size_t)K * (size_t)K);
     double loss_sum = 0.0;
     long long right = 0;
-    for (size_t start = 0; start < d->n && st == CK_OK; start += (size_t)t->cfg.batch) {
-        const int n = (int)CK_MIN((size_t)t->cfg.batch, d->n - start);
+    for (size_t b = (size_t)rank; b < blocks && st == CK_OK; b += (size_t)ranks) {
+        const size_t start = b * batch;
+        const int n = (int)CK_MIN(batch, d->n - start);
         for (int j = 0; j < n; j++)
             t->idx[j] = (uint32_t)(start + (size_t)j);
         ck_dataset_batch(d, t->idx, n, &t->cfg.norm, NULL, 0, 0, t->x, t->labels);
@@ -369,13 +400,29 @@ enum ck_status ck_trainer_evaluate(struct ck_trainer *t, const struct ck_dataset
         for (int c = 0; c < chunks; c++) {
             if (t->chunk_status[c] != CK_OK && st == CK_OK)
                 st = t->chunk_status[c];
-            loss_sum += t->chunk_loss[c];
+            if (closs)
+                closs[b * (size_t)cpb + (size_t)c] = t->chunk_loss[c];
+            else
+                loss_sum += t->chunk_loss[c];
         }
         for (int j = 0; st == CK_OK && j < n; j++) {
             right += t->pred[j] == t->labels[j];
             if (confusion)
                 confusion[(size_t)t->labels[j] * K + t->pred[j]]++;
         }
+    }
+    if (closs) { /* collective: every rank gets here with its own st */
+        enum ck_status cs = ck__dist_sum_i64(t, &right, 1);
+        if (cs == CK_OK)
+            cs = ck__dist_sum_f64(t, closs, blocks * (size_t)cpb);
+        if (cs == CK_OK && confusion)
+            cs = ck__dist_sum_i64(t, confusion, (size_t)K * (size_t)K);
+        if (cs == CK_OK)
+            cs = ck__dist_max_status(t, st); /* every rank returns the same status */
+        st = cs;
+        for (size_t k = 0; k < blocks * (size_t)cpb; k++)
+            loss_sum += closs[k];
+        free(closs);
     }
     if (st != CK_OK)
         return st;

@@ -11,6 +11,9 @@
  * (intra-op) instead. Shuffling, augmentation and dropout use the counter-based RNG
  * addressed by (seed, epoch, step), so a run resumed from a checkpoint continues
  * exactly. The library never prints: progress goes through a callback.
+ * Across processes (convkit/train_mpi.h, builds with CONVKIT_MPI) the chunks of a step
+ * are spread over the ranks and summed in the same chunk order, so the weights are
+ * still the same bits for any number of ranks.
  */
 #ifndef CONVKIT_TRAIN_H
 #define CONVKIT_TRAIN_H
@@ -75,6 +78,8 @@ struct ck_train_progress {
     long long step;       /**< optimiser steps done in total */
 };
 
+struct ck_train_dist; /* the MPI side of a trainer (src/train_mpi.c); opaque */
+
 /** A trainer. Fields are readable; change them only through the functions below. */
 struct ck_trainer {
     struct ck_train_config cfg;
@@ -95,6 +100,7 @@ struct ck_trainer {
     enum ck_status chunk_status[CK_TRAIN_MAX_CHUNKS];
     double chunk_loss[CK_TRAIN_MAX_CHUNKS];
     int chunk_correct[CK_TRAIN_MAX_CHUNKS];
+    struct ck_train_dist *dist;    /**< NULL: one process; else ck_trainer_set_comm's */
 };
 
 /**
@@ -111,11 +117,19 @@ void ck_trainer_free(struct ck_trainer *t);
 /**
  * @brief One optimiser step on n images x[n][C][H][W] with labels (1 <= n <= batch) at
  * learning rate t->opt.lr. loss/correct (optional): mean loss, correct predictions.
+ * A distributed trainer (t->dist) reads only its own chunks' images of x and labels
+ * (ck_trainer_local_images) and the call is collective over its communicator.
  * @return CK_ERR_DIVERGED if the loss or any gradient is NaN/Inf (parameters are then
  *         left unchanged); other errors from the layers.
  */
 enum ck_status ck_trainer_step(struct ck_trainer *t, const float *x, const int *labels, int n,
                                double *loss, int *correct);
+
+/**
+ * @brief The images [*lo, *hi) of a step of n images that this process computes:
+ * [0, n) without MPI, else the chunks ck_trainer_step assigns to this rank.
+ */
+void ck_trainer_local_images(const struct ck_trainer *t, int n, int *lo, int *hi);
 
 /** Called after every step of ck_train_epoch (may be NULL). */
 struct ck_train_hooks {
@@ -152,6 +166,7 @@ long long ck_train_steps_per_epoch(const struct ck_trainer *t, size_t n);
  * @brief Inference over a dataset (normalised with t->cfg.norm, no augmentation):
  * mean loss and accuracy (optional) and, if confusion is not NULL, the counts
  * confusion[true * classes + predicted] (classes = the net's outputs), zeroed first.
+ * A distributed trainer splits the set over the ranks (collective; same results).
  */
 enum ck_status ck_trainer_evaluate(struct ck_trainer *t, const struct ck_dataset *d,
                                    double *loss, double *accuracy, long long *confusion);

@@ -7,6 +7,8 @@
  * seed-cnn runs on 28x28x1 Fashion-MNIST). Exit 0 when done, 1 on a runtime failure
  * (including a non-finite loss or gradient, which keeps the last good checkpoint),
  * 2 for a usage error. The loop itself is the library's (train.h); this file prints.
+ * Under mpirun the ranks train one model data-parallel (train_mpi_cli.h, docs/mpi.md):
+ * rank 0 alone prints, logs and writes checkpoints.
  */
 #include <limits.h>
 #include <math.h>
@@ -21,6 +23,7 @@
 #include "args.h"
 #include "cli.h"
 #include "train_cli.h"
+#include "train_mpi_cli.h"
 
 #define CMD "train"
 
@@ -34,6 +37,7 @@ static void usage(FILE *f)
             "                     [--momentum M] [--weight-decay L2] [--schedule S]\n"
             "                     [--threads T] [--seed S] [--augment] [--steps N]\n"
             "                     [--checkpoint FILE] [--resume FILE] [--log FILE.csv]\n"
+            "                     [--mpi-timeout S]\n"
             "\n"
             "Train a CNN with softmax cross-entropy; print progress and the test accuracy\n"
             "after every epoch. Same seed and recipe => the same weights, bit for bit, for\n"
@@ -67,10 +71,16 @@ static void usage(FILE *f)
             "  --resume FILE      continue from a checkpoint (its recipe; --checkpoint\n"
             "                     defaults to FILE)\n"
             "  --log FILE.csv     one row per epoch: %s\n"
+            "  --mpi-timeout S    under mpirun: seconds a rank waits for the others in one\n"
+            "                     exchange before ending the job (default 300; 0: forever)\n"
             "  --help             this text\n"
             "\n"
             "Exit status: 0 done; 1 runtime failure (unreadable data, non-finite loss or\n"
-            "gradient: the last good checkpoint is kept); 2 usage error.\n",
+            "gradient: the last good checkpoint is kept); 2 usage error.\n"
+            "\n"
+            "`mpirun -np P convkit train ...` trains one model on P processes (each takes\n"
+            "its share of every batch's micro-batches): the same weights, bit for bit, as\n"
+            "one process. Rank 0 prints and writes the log and checkpoints.\n",
             CK_FASHION_MNIST_DIR, ck_backend_names(names, sizeof names),
             "epoch,step,loss,accuracy,test_accuracy,images_per_s,seconds");
 }
@@ -107,7 +117,7 @@ static void bar(long long done, long long total, char *buf, size_t len)
 static void on_step(void *user, const struct ck_trainer *t, long long step, long long steps,
                     double loss, double acc, int images)
 {
-    (void)t;
+    ck_cli_mpi_test_hook(t);
     struct progress *p = user;
     p->images += images;
     if (!p->tty)
@@ -129,7 +139,7 @@ static void on_step(void *user, const struct ck_trainer *t, long long step, long
 
 enum { O_MODEL, O_DATASET, O_DATA_DIR, O_INPUT, O_BACKEND, O_EPOCHS, O_BATCH, O_MICRO,
        O_OPTIMIZER, O_LR, O_MOMENTUM, O_WD, O_SCHEDULE, O_THREADS, O_SEED, O_AUGMENT,
-       O_STEPS, O_CHECKPOINT, O_RESUME, O_LOG, O_COUNT };
+       O_STEPS, O_CHECKPOINT, O_RESUME, O_LOG, O_MPI_TIMEOUT, O_COUNT };
 
 /* Apply the recipe options given on the command line to cfg. 0 ok, -1 with msg. */
 static int apply_recipe(const struct ck_opt *o, struct ck_train_config *cfg,
@@ -242,13 +252,13 @@ struct run {
 static int save_checkpoint(const struct run *r)
 {
     char msg[512];
-    if (!r->ckpt_path)
-        return CK_EXIT_OK;
-    if (ck_checkpoint_save(r->ckpt_path, r->t, r->dataset, msg, sizeof msg) != CK_OK) {
+    int rc = CK_EXIT_OK;
+    if (r->ckpt_path && ck_cli_mpi_rank() == 0 &&
+        ck_checkpoint_save(r->ckpt_path, r->t, r->dataset, msg, sizeof msg) != CK_OK) {
         ck_cli_error(CMD, "--checkpoint: %s", msg);
-        return CK_EXIT_RUNTIME;
+        rc = CK_EXIT_RUNTIME;
     }
-    return CK_EXIT_OK;
+    return r->ckpt_path ? ck_cli_mpi_agree(rc) : rc; /* MPI: the others learn rank 0's */
 }
 
 static int train_loop(struct run *r)
@@ -273,9 +283,12 @@ static int train_loop(struct run *r)
             if (p.tty)
                 printf("\n");
             fflush(stdout);
-            ck_cli_error(CMD, "%s%s%s", msg,
-                         st == CK_ERR_DIVERGED && r->ckpt_path ? "; kept the last checkpoint " : "",
-                         st == CK_ERR_DIVERGED && r->ckpt_path ? r->ckpt_path : "");
+            /* MPI: rank 0 speaks for all, except when this rank's exchange broke */
+            if (ck_cli_mpi_failed(t) || ck_cli_mpi_rank() == 0)
+                ck_cli_error(CMD, "%s%s%s", msg,
+                             st == CK_ERR_DIVERGED && r->ckpt_path ? "; kept the last checkpoint "
+                                                                   : "",
+                             st == CK_ERR_DIVERGED && r->ckpt_path ? r->ckpt_path : "");
             return st == CK_ERR_INVALID_ARGUMENT ? CK_EXIT_USAGE : CK_EXIT_RUNTIME;
         }
         const double ips = secs > 0 ? (double)stats.images / secs : 0.0;
@@ -283,7 +296,8 @@ static int train_loop(struct run *r)
         const double acc = stats.images ? (double)stats.correct / (double)stats.images : 0.0;
         double test_acc = 0.0;
         if (ck_trainer_evaluate(t, &r->test, NULL, &test_acc, NULL) != CK_OK) {
-            ck_cli_error(CMD, "evaluating the test set failed");
+            if (ck_cli_mpi_failed(t) || ck_cli_mpi_rank() == 0)
+                ck_cli_error(CMD, "evaluating the test set failed");
             return CK_EXIT_RUNTIME;
         }
         char el[32];
@@ -307,7 +321,9 @@ static int train_loop(struct run *r)
                     acc, test_acc, ips, ck_cli_now() - t_run);
             fflush(r->log);
         }
-        int rc = save_checkpoint(r);
+        int rc = ck_cli_mpi_check(t); /* MPI: every rank holds the same weights */
+        if (rc == CK_EXIT_OK)
+            rc = save_checkpoint(r);
         if (rc != CK_EXIT_OK)
             return rc;
     }
@@ -335,7 +351,7 @@ static void print_header(const struct run *r, const char *backend)
     fflush(stdout);
 }
 
-int ck_cmd_train(int argc, char **argv)
+static int train_main(int argc, char **argv)
 {
     struct ck_opt o[O_COUNT] = {
         {"model", 1, NULL},     {"dataset", 1, NULL},   {"data-dir", 1, NULL},
@@ -344,7 +360,7 @@ int ck_cmd_train(int argc, char **argv)
         {"lr", 1, NULL},        {"momentum", 1, NULL},  {"weight-decay", 1, NULL},
         {"schedule", 1, NULL},  {"threads", 1, NULL},   {"seed", 1, NULL},
         {"augment", 0, NULL},   {"steps", 1, NULL},     {"checkpoint", 1, NULL},
-        {"resume", 1, NULL},    {"log", 1, NULL}};
+        {"resume", 1, NULL},    {"log", 1, NULL},       {"mpi-timeout", 1, NULL}};
     char msg[512];
     int help = 0, rc;
     if (ck_args_parse(argc, argv, o, O_COUNT, &help, msg, sizeof msg) != 0) {
@@ -368,6 +384,12 @@ int ck_cmd_train(int argc, char **argv)
         return CK_EXIT_USAGE;
     }
     r.max_steps = (long long)steps;
+    double mpi_timeout = 300.0;
+    if ((v = o[O_MPI_TIMEOUT].value) &&
+        ck_cli_double("mpi-timeout", v, 0.0, 1e9, &mpi_timeout, msg, sizeof msg)) {
+        ck_cli_error(CMD, "%s", msg);
+        return CK_EXIT_USAGE;
+    }
     if (backend && !ck_cli_backend(CMD, backend, "auto"))
         return CK_EXIT_USAGE;
     if (!resume && (!o[O_MODEL].value || !o[O_DATASET].value)) {
@@ -470,7 +492,7 @@ int ck_cmd_train(int argc, char **argv)
             goto done;
         }
     }
-    if (o[O_LOG].value) {
+    if (o[O_LOG].value && ck_cli_mpi_rank() == 0) {
         FILE *probe = resume ? fopen(o[O_LOG].value, "rb") : NULL;
         int had_rows = probe && fgetc(probe) != EOF;
         if (probe)
@@ -483,7 +505,14 @@ int ck_cmd_train(int argc, char **argv)
         if (!had_rows)
             fprintf(r.log, "epoch,step,loss,accuracy,test_accuracy,images_per_s,seconds\n");
     }
+    /* MPI: every rank got here; agree on the setup, then share the work */
+    if ((rc = ck_cli_mpi_agree(CK_EXIT_OK)) != CK_EXIT_OK ||
+        (rc = ck_cli_mpi_attach(r.t, mpi_timeout)) != CK_EXIT_OK)
+        goto done;
     print_header(&r, backend);
+    if (ck_cli_mpi_ranks() > 1)
+        printf("mpi: %d ranks, each runs its share of the %d micro-batches of a batch\n",
+               ck_cli_mpi_ranks(), r.t->n_replicas);
     if (r.t->progress.epoch >= r.epochs ||
         (r.max_steps > 0 && r.t->progress.step >= r.max_steps)) {
         printf("nothing to do: already at epoch %d, step %lld\n", r.t->progress.epoch,
@@ -502,4 +531,12 @@ done:
     ck_dataset_free(&r.train);
     ck_dataset_free(&r.test);
     return rc;
+}
+
+int ck_cmd_train(int argc, char **argv)
+{
+    int rc = ck_cli_mpi_start();
+    if (rc != CK_EXIT_OK)
+        return rc;
+    return ck_cli_mpi_end(train_main(argc, argv));
 }
