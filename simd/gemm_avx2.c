@@ -11,6 +11,7 @@
  */
 #include <immintrin.h>
 
+#include "avx2_util.h"
 #include "simd.h"
 
 #define CK_FMA_ROW(i)                                                                     \
@@ -91,26 +92,6 @@ void ck_sgemm_ukernel_6x16_rows__avx2(size_t kc, const float *a, const float *b,
     kernel_6x16(kc, a, b, c, ldc, alpha, beta, mr);
 }
 
-/* In-register transpose of the 8x8 matrix r[0..7] (row i = r[i]). */
-static inline __attribute__((always_inline)) void transpose8(__m256 r[8])
-{
-    __m256 t[8], u[8];
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 8; i += 4) {
-        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
-        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
-    }
-}
-
 /* cols[j] is column j of the panel (contiguous along k); bp is kc rows of 16. */
 void ck_sgemm_pack_t16__avx2(size_t kc, const float *const cols[16], float *bp)
 {
@@ -120,7 +101,7 @@ void ck_sgemm_pack_t16__avx2(size_t kc, const float *const cols[16], float *bp)
             __m256 r[8];
             for (int j = 0; j < 8; j++)
                 r[j] = cols[h + j] ? _mm256_loadu_ps(cols[h + j] + k) : _mm256_setzero_ps();
-            transpose8(r);
+            ck_avx2_transpose8x8(r);
             for (int t = 0; t < 8; t++)
                 _mm256_storeu_ps(bp + (k + t) * 16 + h, r[t]);
         }
@@ -139,7 +120,7 @@ void ck_sgemm_pack_a6__avx2(size_t kc, const float *const rows[6], float *ap)
         for (int i = 0; i < 6; i++)
             r[i] = rows[i] ? _mm256_loadu_ps(rows[i] + k) : _mm256_setzero_ps();
         r[6] = r[7] = _mm256_setzero_ps();
-        transpose8(r);
+        ck_avx2_transpose8x8(r);
         /* 8-float stores 6 apart: each one's last 2 lanes are overwritten by the next;
          * the sliver's last column goes through a copy so nothing past it is touched */
         const int last = k + 8 == kc;

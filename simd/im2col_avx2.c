@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "avx2_util.h"
 #include "im2col.h"
 #include "simd.h"
 
@@ -197,26 +198,6 @@ void ck_col2im_add_s1__avx2(const struct ck_im2col_src *s, const float *cols, si
     }
 }
 
-/* In-register transpose of the 8x8 matrix r[0..7] (row i = r[i]). */
-static inline __attribute__((always_inline)) void transpose8(__m256 r[8])
-{
-    __m256 t[8], u[8];
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 8; i += 4) {
-        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
-        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
-    }
-}
-
 void ck_im2col_pack_cols_t_s1__avx2(const struct ck_im2col_src *s, size_t k0, size_t kc,
                                     size_t j0, size_t nc, float *bp)
 {
@@ -255,8 +236,8 @@ void ck_im2col_pack_cols_t_s1__avx2(const struct ck_im2col_src *s, size_t k0, si
                 }
                 v[jj >> 3][jj & 7] = val;
             }
-            transpose8(v[0]);
-            transpose8(v[1]);
+            ck_avx2_transpose8x8(v[0]);
+            ck_avx2_transpose8x8(v[1]);
             for (int l = 0; l < g; l++) {
                 _mm256_store_ps(bp + (done + (size_t)l) * NR, v[0][l]);
                 _mm256_store_ps(bp + (done + (size_t)l) * NR + 8, v[1][l]);
