@@ -6,9 +6,13 @@
  * convkit's own ck_sgemm (src/gemm.h) is benchmarked when the build found it
  * (CKB_HAVE_CONVKIT_GEMM). OpenBLAS and BLIS are reference points only: their paths are
  * found at configure time (CKB_OPENBLAS_PATH / CKB_BLIS_PATH) and they are dlopen'ed at
- * run time with private symbols, because both export the same cblas_sgemm. A library
- * that fails to load is registered anyway and skipped with the loader's message.
+ * run time with private symbols, because both export the same cblas_sgemm. They are
+ * loaded with RTLD_DEEPBIND: libconvkit links OpenBLAS for im2col-blas, so without it
+ * BLIS's cblas_sgemm would call OpenBLAS's sgemm_ through the global namespace (and
+ * "blis" would time OpenBLAS at OpenBLAS's thread count). A library that fails to load
+ * is registered anyway and skipped with the loader's message.
  */
+#define _GNU_SOURCE /* RTLD_DEEPBIND */
 #include <dlfcn.h>
 #include <math.h>
 #include <stdint.h>
@@ -75,7 +79,7 @@ static struct blas_lib *load(enum gemm_lib lib)
         return l;
     l->tried = 1;
     const char *path = lib_path(lib);
-    l->handle = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
+    l->handle = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND) : NULL;
     if (!l->handle) {
         snprintf(l->error, sizeof l->error, "cannot load %s: %s", lib_names[lib],
                  path ? dlerror() : "not found at configure time");
