@@ -28,6 +28,8 @@ struct ckb_config {
     double naive_max_gflop; /* naive backend: skip problems above this many GFLOP a call */
     double ref_max_gflop;   /* fp64 accuracy check: shrink the batch to about this much */
     const char *backend_only; /* --backend NAME: register only this backend, or NULL */
+    const char *problems[64]; /* --problem DESC (repeatable): these instead of the preset's */
+    int n_problems;
 };
 
 /* Peak of the FMA probe for t threads (0 if not measured). */

@@ -6,7 +6,8 @@
  *        channels {3->32, 32->64, 64->64, 128->128} x image {16,32,56}, with the batch
  *        picked so one call is about CKB_SWEEP_GFLOP; the seed CNN's layers at batch 64;
  *        real-network layers (VGG, ResNet 3x3/1x1/stem); the test suite's shape corpus
- *        (at the smallest thread count only).
+ *        (at the smallest thread count only); the issues' target layers.
+ * --problem=DESC replaces the conv problems of either preset with the ones given.
  * Each problem is registered for all passes, backends and thread counts by bench_conv.c.
  */
 #include <stdio.h>
@@ -30,6 +31,12 @@ static const char *const quick_problems[] = {
 static const char *const seed_problems[] = {
     "mb64ic3ih32oc32kh3ph1",  /* seed CNN conv1: 32x32x3 -> 32 filters 3x3 same */
     "mb64ic32ih16oc64kh3ph1", /* seed CNN conv2: 16x16x32 -> 64 filters 3x3 same */
+};
+
+/* Layers the issues set targets on that the lists above and the sweep do not hold. */
+static const char *const target_problems[] = {
+    "mb64ic64ih32oc64kh3ph1", /* Winograd target: 3x3, 64 channels, 32x32 */
+    "mb64ic32ih16oc64kh5ph2", /* direct-conv target: seed conv2 with a 5x5 filter */
 };
 
 /* Layers of well-known ImageNet networks (batch sized for ~1-4 GFLOP a call). */
@@ -94,6 +101,11 @@ static void register_parameter_sweep(const struct ckb_config *cfg)
 
 void ckb_register_conv_sweeps(const struct ckb_config *cfg)
 {
+    if (cfg->n_problems > 0) { /* --problem: exactly these */
+        for (int i = 0; i < cfg->n_problems; i++)
+            register_desc(cfg, cfg->problems[i]);
+        return;
+    }
     if (cfg->preset == CKB_PRESET_QUICK) {
         for (size_t i = 0; i < sizeof quick_problems / sizeof quick_problems[0]; i++)
             register_desc(cfg, quick_problems[i]);
@@ -101,6 +113,8 @@ void ckb_register_conv_sweeps(const struct ckb_config *cfg)
     }
     for (size_t i = 0; i < sizeof seed_problems / sizeof seed_problems[0]; i++)
         register_desc(cfg, seed_problems[i]);
+    for (size_t i = 0; i < sizeof target_problems / sizeof target_problems[0]; i++)
+        register_desc(cfg, target_problems[i]);
     for (size_t i = 0; i < sizeof network_problems / sizeof network_problems[0]; i++)
         register_desc(cfg, network_problems[i]);
     register_parameter_sweep(cfg);

@@ -2,7 +2,7 @@
  * case of the preset, hand the rest of argv to Google Benchmark and run.
  *
  * Own flags (removed before Google Benchmark sees argv): --quick | --full,
- * --threads=LIST, --backend=NAME, --naive-max-gflop=X, --no-peak. Every --benchmark_*
+ * --threads=LIST, --backend=NAME, --problem=DESC, --naive-max-gflop=X, --no-peak. Every --benchmark_*
  * flag works as usual; a preset only supplies a default --benchmark_min_time.
  * Exit status: 0, 1 if a case FAILED (error status or NaN output; unsupported and
  * too-slow cases are skipped, not failed), 2 for a usage error.
@@ -28,6 +28,8 @@ static void usage(void)
            "  --threads=LIST        thread counts, e.g. 1,2 (default: quick 1 and all cores,\n"
            "                        full 1..cores, or powers of two and all cores above 8)\n"
            "  --backend=NAME        only this conv backend (and net backend)\n"
+           "  --problem=DESC        benchdnn descriptor, e.g. mb64ic32ih16oc64kh5ph2; repeatable;\n"
+           "                        these conv problems instead of the preset's\n"
            "  --naive-max-gflop=X   skip naive problems above X GFLOP a call\n"
            "                        (default: quick 0.1, full 0.7)\n"
            "  --no-peak             do not measure the FMA peak (no peak_pct counters)\n"
@@ -137,6 +139,14 @@ int main(int argc, char **argv)
             naive_max = strtod(a + 18, &end);
             if (end == a + 18 || *end || !(naive_max >= 0))
                 return usage_error("--naive-max-gflop: '%s' is not a number >= 0", a + 18);
+        } else if (strncmp(a, "--problem=", 10) == 0) {
+            struct ck_conv_params p;
+            char msg[256];
+            if (ck_conv_problem_parse(a + 10, &p, msg, sizeof msg) != CK_OK)
+                return usage_error("--problem: %s", msg);
+            if (cfg.n_problems == (int)(sizeof cfg.problems / sizeof cfg.problems[0]))
+                return usage_error("--problem: at most 64 problems (%s)", a + 10);
+            cfg.problems[cfg.n_problems++] = a + 10;
         } else if (strcmp(a, "--no-peak") == 0) {
             peak = 0;
         } else {
