@@ -222,6 +222,11 @@ def report(path, outdir):
         md += ["", "</details>"]
     md.append("")
 
+    best_md = best_tables(conv, threads, tmax)
+    md += best_md
+    with open(os.path.join(outdir, "bench-best.md"), "w") as fh:
+        fh.write("\n".join(best_md))
+
     gemm = [r for r in res if r["kind"] == "gemm"]
     if gemm:
         libs = list(dict.fromkeys(r["lib"] for r in gemm))
@@ -305,6 +310,62 @@ def report(path, outdir):
     md.append("")
     with open(os.path.join(outdir, "bench.md"), "w") as fh:
         fh.write("\n".join(md))
+
+
+def best_tables(conv, threads, tmax):
+    """Markdown: the fastest real backend (not auto, not naive) per sweep point, grouped
+    by filter x stride x padding (medians over channel pairs and image sizes), then per
+    problem. Also written alone to bench-best.md for the README."""
+    real = [r for r in conv if not r["error"] and "GFLOPS" in r
+            and r["backend"] not in ("auto", "naive")]
+    best = {}
+    for r in real:
+        k = (r["passname"], r["desc"], r["threads"])
+        if k not in best or r["GFLOPS"] > best[k]["GFLOPS"]:
+            best[k] = r
+    ts = sorted({1 if 1 in threads else min(threads), tmax}) if threads else []
+    md = ["## Best backend per sweep point", "",
+          "The fastest backend (auto and naive left out) for each problem; grouped rows give "
+          "the median over the channel pairs and image sizes of that filter/stride/padding "
+          "point and the backend that wins most often there (wins/problems).", ""]
+    groups = {}
+    for (ps, desc, t), r in best.items():
+        p = r["p"]
+        if p["G"] != 1 or p["dh"] != 1 or p["dw"] != 1 or p["R"] != p["S"] or p["sh"] != p["sw"]:
+            continue
+        groups.setdefault((ps, p["R"], p["sh"], padding_class(p)), {}).setdefault(t, []).append(r)
+    order = {"valid": 0, "same": 1, "explicit": 2}
+    rows = []
+    for key in sorted(groups, key=lambda k: (PASSES.index(k[0]) if k[0] in PASSES else 9,
+                                             k[1], k[2], order.get(k[3], 3))):
+        ps, f, st, pad = key
+        row = [ps, f"{f}x{f}", st, pad]
+        for t in ts:
+            rs = groups[key].get(t, [])
+            if not rs:
+                row += ["-", "-", "-"]
+                continue
+            wins = {}
+            for r in rs:
+                wins[r["backend"]] = wins.get(r["backend"], 0) + 1
+            top = max(wins, key=wins.get)
+            pk = [r["peak_pct"] for r in rs if "peak_pct" in r]
+            row += [f"{top} ({wins[top]}/{len(rs)})", fmt(median_or_none([r["GFLOPS"] for r in rs])),
+                    fmt(median_or_none(pk))]
+        rows.append(row)
+    hdr = ["pass", "filter", "stride", "padding"]
+    for t in ts:
+        hdr += [f"{t}T best backend", f"{t}T GFLOP/s", f"{t}T % peak"]
+    md += [md_table(hdr, rows), ""]
+    rows = []
+    for ps, desc, t in sorted(best, key=lambda k: (PASSES.index(k[0]) if k[0] in PASSES else 9,
+                                                   k[1], k[2])):
+        r = best[(ps, desc, t)]
+        rows.append([ps, f"`{desc}`", t, r["backend"], fmt(r["GFLOPS"]), fmt(r.get("peak_pct"))])
+    md += ["<details><summary>per problem (%d rows)</summary>" % len(rows), "",
+           md_table(["pass", "problem", "threads", "best backend", "GFLOP/s", "% peak"], rows),
+           "", "</details>", ""]
+    return md
 
 
 def write_gnuplot(pdir, outdir, backends, rows_t, has_peak):
