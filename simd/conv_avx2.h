@@ -12,28 +12,31 @@
 #include <stddef.h>
 
 /*
- * Row kernel (forward and backward-data): one segment of npix output pixels of one
- * output row, for nob (1..4) output blocks of 8 channels. Register tile: nob x ur
- * accumulators (4x3, 3x4, 2x6, 1x12), 8 output channels in the lanes of each.
+ * Row kernel (forward and backward-data): nrow rows of npix output pixels, for nob
+ * (1..4) output blocks of 8 channels. Register tile: nob x ur accumulators (4x3, 3x4,
+ * 2x6, 1x12), 8 output channels in the lanes of each. Pixel (i, j) (i < nrow, j < npix)
+ * is at src + i*src_row + j*src_pix and dst + i*dst_row + j*dst_pix:
  *
- *   dst[ob*dst_ob + j*dst_pix + lane] (=|+=) sum over b < nblk, t < ntap, ch < blk_len of
- *       src[b*src_blk + tap_src[t] + j*src_pix + ch*src_ch]                 (broadcast)
+ *   dst[ob*dst_ob + (i,j) + lane] (=|+=) sum over b < nblk, t < ntap, ch < blk_len of
+ *       src[b*src_blk + tap_src[t] + (i,j) + ch*src_ch]                      (broadcast)
  *     * w  [b*w_blk + ((tap_w[t] + ch)*nob + ob)*8 + lane]                    (vector)
  *
  * so the weights of the nob output blocks are interleaved per reduction channel and
- * tap_w counts channels. Every src element named above must be readable (the driver
- * pads the input, so no bounds checks). accumulate = 0 overwrites dst with
+ * tap_w counts channels. Register tiles run over the pixels in row-major order and may
+ * span the end of one row and the start of the next, so short rows (Q = 16, 28) do not
+ * leave narrow remainder tiles. Every src element named above must be readable (the
+ * driver pads the input, so no bounds checks). accumulate = 0 overwrites dst with
  * bias[ob*8 + lane] (or 0 if bias is NULL) plus the sum; accumulate = 1 adds the sum to
- * dst. ntap = 0 is allowed.
+ * dst. ntap = 0 is allowed; nrow >= 1.
  */
 struct ck_dconv_row {
     const float *src, *w, *bias;
     float *dst;
     const ptrdiff_t *tap_src, *tap_w; /* per tap: src offset (floats), w offset (channels) */
-    int ntap, nblk, blk_len, npix, nob, accumulate;
-    ptrdiff_t src_blk, src_ch, src_pix;
+    int ntap, nblk, blk_len, npix, nrow, nob, accumulate;
+    ptrdiff_t src_blk, src_ch, src_pix, src_row;
     ptrdiff_t w_blk;
-    ptrdiff_t dst_pix, dst_ob;
+    ptrdiff_t dst_pix, dst_row, dst_ob;
 };
 void ck_dconv_row__avx2(const struct ck_dconv_row *job);
 

@@ -5,8 +5,9 @@
  * (NOB*UR <= 12), kept in ymm registers over the whole reduction: per reduction channel
  * NOB weight loads and UR broadcasts feed NOB*UR FMAs. Every (NOB, UR) pair is a
  * separate function generated from one always-inline template, so the compiler sees
- * constant trip counts, unrolls fully and keeps the accumulators in registers.
- * It does no layout conversion, no bounds checks and no threading.
+ * constant trip counts, unrolls fully and keeps the accumulators in registers. Tiles
+ * follow the pixels across row ends (a tile may cover the last pixels of one row and the
+ * first of the next). It does no layout conversion, no bounds checks and no threading.
  */
 #include <immintrin.h>
 
@@ -14,9 +15,9 @@
 
 #define CK_INLINE static inline __attribute__((always_inline))
 
-/* One reduction channel: w points at the NOB x 8 interleaved weights, s at pixel 0. */
-CK_INLINE void fma_channel(__m256 acc[4][12], const float *w, const float *s, ptrdiff_t s_pix,
-                           const int NOB, const int UR)
+/* One reduction channel: w points at the NOB x 8 interleaved weights, s + so[j] at pixel j. */
+CK_INLINE void fma_channel(__m256 acc[4][12], const float *w, const float *s,
+                           const ptrdiff_t *so, const int NOB, const int UR)
 {
     if (NOB <= UR) {
         __m256 wv[4];
@@ -25,7 +26,7 @@ CK_INLINE void fma_channel(__m256 acc[4][12], const float *w, const float *s, pt
             wv[ob] = _mm256_loadu_ps(w + 8 * ob);
 #pragma GCC unroll 12
         for (int j = 0; j < UR; j++) {
-            const __m256 xj = _mm256_broadcast_ss(s + j * s_pix);
+            const __m256 xj = _mm256_broadcast_ss(s + so[j]);
 #pragma GCC unroll 4
             for (int ob = 0; ob < NOB; ob++)
                 acc[ob][j] = _mm256_fmadd_ps(wv[ob], xj, acc[ob][j]);
@@ -34,7 +35,7 @@ CK_INLINE void fma_channel(__m256 acc[4][12], const float *w, const float *s, pt
         __m256 xv[12];
 #pragma GCC unroll 12
         for (int j = 0; j < UR; j++)
-            xv[j] = _mm256_broadcast_ss(s + j * s_pix);
+            xv[j] = _mm256_broadcast_ss(s + so[j]);
 #pragma GCC unroll 4
         for (int ob = 0; ob < NOB; ob++) {
             const __m256 wv = _mm256_loadu_ps(w + 8 * ob);
@@ -45,10 +46,21 @@ CK_INLINE void fma_channel(__m256 acc[4][12], const float *w, const float *s, pt
     }
 }
 
-/* One tile of UR pixels starting at src/dst (already offset to the tile's pixel 0). */
-CK_INLINE void row_tile(const struct ck_dconv_row *a, const float *src, float *dst,
-                        const int NOB, const int UR)
+/* One tile of UR pixels starting at src/dst (already offset to the tile's pixel 0).
+ * FAST: blocked input read at stride 1 (blk_len 8, src_ch 1, src_pix 8, dst_pix 8), so
+ * the pixel offsets are compile-time constants. WRAP: pixels j >= n1 lie on the next
+ * row, sjump/djump floats further on than a straight continuation of the row. */
+CK_INLINE void row_tile(const struct ck_dconv_row *a, const float *src, float *dst, int n1,
+                        ptrdiff_t sjump, ptrdiff_t djump, const int NOB, const int UR,
+                        const int FAST, const int WRAP)
 {
+    const ptrdiff_t sp = FAST ? 8 : a->src_pix, dp = FAST ? 8 : a->dst_pix;
+    ptrdiff_t so[12], dof[12];
+#pragma GCC unroll 12
+    for (int j = 0; j < UR; j++) {
+        so[j] = j * sp + (WRAP && j >= n1 ? sjump : 0);
+        dof[j] = j * dp + (WRAP && j >= n1 ? djump : 0);
+    }
     __m256 acc[4][12];
 #pragma GCC unroll 4
     for (int ob = 0; ob < NOB; ob++) {
@@ -57,25 +69,23 @@ CK_INLINE void row_tile(const struct ck_dconv_row *a, const float *src, float *d
             init = _mm256_loadu_ps(a->bias + 8 * ob);
 #pragma GCC unroll 12
         for (int j = 0; j < UR; j++)
-            acc[ob][j] = a->accumulate ? _mm256_loadu_ps(dst + ob * a->dst_ob + j * a->dst_pix)
-                                       : init;
+            acc[ob][j] = a->accumulate ? _mm256_loadu_ps(dst + ob * a->dst_ob + dof[j]) : init;
     }
-    const ptrdiff_t s_pix = a->src_pix, w_ch = 8 * NOB;
-    const int fast = a->blk_len == 8 && a->src_ch == 1;
+    const ptrdiff_t w_ch = 8 * NOB;
     for (int b = 0; b < a->nblk; b++) {
         const float *src_b = src + b * a->src_blk;
         const float *w_b = a->w + b * a->w_blk;
         for (int t = 0; t < a->ntap; t++) {
             const float *s = src_b + a->tap_src[t];
             const float *w = w_b + a->tap_w[t] * w_ch;
-            if (fast) {
+            if (FAST) {
                 /* blocked input: the 8 channels of a pixel are adjacent */
 #pragma GCC unroll 8
                 for (int ch = 0; ch < 8; ch++)
-                    fma_channel(acc, w + w_ch * ch, s + ch, s_pix, NOB, UR);
+                    fma_channel(acc, w + w_ch * ch, s + ch, so, NOB, UR);
             } else {
                 for (int ch = 0; ch < a->blk_len; ch++)
-                    fma_channel(acc, w + w_ch * ch, s + ch * a->src_ch, s_pix, NOB, UR);
+                    fma_channel(acc, w + w_ch * ch, s + ch * a->src_ch, so, NOB, UR);
             }
         }
     }
@@ -83,15 +93,24 @@ CK_INLINE void row_tile(const struct ck_dconv_row *a, const float *src, float *d
     for (int ob = 0; ob < NOB; ob++)
 #pragma GCC unroll 12
         for (int j = 0; j < UR; j++)
-            _mm256_storeu_ps(dst + ob * a->dst_ob + j * a->dst_pix, acc[ob][j]);
+            _mm256_storeu_ps(dst + ob * a->dst_ob + dof[j], acc[ob][j]);
 }
 
-typedef void (*row_fn)(const struct ck_dconv_row *, const float *, float *);
+/* fast_*: FAST straight tiles of any width; wrap_*: FAST full-width tiles spanning two
+ * rows; gen_*: everything else (strided or flat input), straight or spanning. */
+typedef void (*row_fn)(const struct ck_dconv_row *, const float *, float *, int, ptrdiff_t,
+                       ptrdiff_t);
 
 #define ROW_FN(nob, ur)                                                                   \
-    static void row_##nob##x##ur(const struct ck_dconv_row *a, const float *src, float *dst) \
+    static void fast_##nob##x##ur(const struct ck_dconv_row *a, const float *src,        \
+                                  float *dst, int n1, ptrdiff_t sj, ptrdiff_t dj)        \
     {                                                                                     \
-        row_tile(a, src, dst, nob, ur);                                                   \
+        row_tile(a, src, dst, n1, sj, dj, nob, ur, 1, 0);                                 \
+    }                                                                                     \
+    static void gen_##nob##x##ur(const struct ck_dconv_row *a, const float *src,         \
+                                 float *dst, int n1, ptrdiff_t sj, ptrdiff_t dj)         \
+    {                                                                                     \
+        row_tile(a, src, dst, n1, sj, dj, nob, ur, 0, 1);                                 \
     }
 ROW_FN(1, 1) ROW_FN(1, 2) ROW_FN(1, 3) ROW_FN(1, 4) ROW_FN(1, 5) ROW_FN(1, 6)
 ROW_FN(1, 7) ROW_FN(1, 8) ROW_FN(1, 9) ROW_FN(1, 10) ROW_FN(1, 11) ROW_FN(1, 12)
@@ -99,22 +118,50 @@ ROW_FN(2, 1) ROW_FN(2, 2) ROW_FN(2, 3) ROW_FN(2, 4) ROW_FN(2, 5) ROW_FN(2, 6)
 ROW_FN(3, 1) ROW_FN(3, 2) ROW_FN(3, 3) ROW_FN(3, 4)
 ROW_FN(4, 1) ROW_FN(4, 2) ROW_FN(4, 3)
 
-/* row_fns[nob-1][ur-1]; NULL where nob*ur > 12 (never used). */
-static const row_fn row_fns[4][12] = {
-    {row_1x1, row_1x2, row_1x3, row_1x4, row_1x5, row_1x6, row_1x7, row_1x8, row_1x9,
-     row_1x10, row_1x11, row_1x12},
-    {row_2x1, row_2x2, row_2x3, row_2x4, row_2x5, row_2x6},
-    {row_3x1, row_3x2, row_3x3, row_3x4},
-    {row_4x1, row_4x2, row_4x3},
-};
+#define WRAP_FN(nob, ur)                                                                  \
+    static void wrap_##nob##x##ur(const struct ck_dconv_row *a, const float *src,        \
+                                  float *dst, int n1, ptrdiff_t sj, ptrdiff_t dj)        \
+    {                                                                                     \
+        row_tile(a, src, dst, n1, sj, dj, nob, ur, 1, 1);                                 \
+    }
+WRAP_FN(1, 12) WRAP_FN(2, 6) WRAP_FN(3, 4) WRAP_FN(4, 3)
+
+/* [nob-1][ur-1]; NULL where nob*ur > 12 (never used). */
+#define ROW_TABLE(pre)                                                                    \
+    {                                                                                     \
+        {pre##1x1, pre##1x2, pre##1x3, pre##1x4, pre##1x5, pre##1x6, pre##1x7, pre##1x8,  \
+         pre##1x9, pre##1x10, pre##1x11, pre##1x12},                                      \
+        {pre##2x1, pre##2x2, pre##2x3, pre##2x4, pre##2x5, pre##2x6},                     \
+        {pre##3x1, pre##3x2, pre##3x3, pre##3x4},                                         \
+        {pre##4x1, pre##4x2, pre##4x3},                                                   \
+    }
+static const row_fn fast_fns[4][12] = ROW_TABLE(fast_);
+static const row_fn gen_fns[4][12] = ROW_TABLE(gen_);
+static const row_fn wrap_fns[4] = {wrap_1x12, wrap_2x6, wrap_3x4, wrap_4x3};
 
 void ck_dconv_row__avx2(const struct ck_dconv_row *a)
 {
-    const int nob = a->nob, ur = CK_DCONV_UR(nob);
-    const row_fn full = row_fns[nob - 1][ur - 1];
-    int q = 0;
-    for (; q + ur <= a->npix; q += ur)
-        full(a, a->src + q * a->src_pix, a->dst + q * a->dst_pix);
-    if (q < a->npix)
-        row_fns[nob - 1][a->npix - q - 1](a, a->src + q * a->src_pix, a->dst + q * a->dst_pix);
+    const int nob = a->nob, ur = CK_DCONV_UR(nob), npix = a->npix;
+    const int fast = a->blk_len == 8 && a->src_ch == 1 && a->src_pix == 8 && a->dst_pix == 8;
+    const ptrdiff_t sjump = a->src_row - npix * a->src_pix;
+    const ptrdiff_t djump = a->dst_row - npix * a->dst_pix;
+    const long total = (long)a->nrow * npix;
+    int i = 0, j = 0; /* row and pixel of the next tile */
+    for (long done = 0; done < total;) {
+        const float *s = a->src + i * a->src_row + j * a->src_pix;
+        float *d = a->dst + i * a->dst_row + j * a->dst_pix;
+        const int left = npix - j;
+        int n = (int)(total - done < ur ? total - done : ur);
+        if (n <= left) { /* straight tile */
+            (fast ? fast_fns : gen_fns)[nob - 1][n - 1](a, s, d, n, 0, 0);
+        } else if (n == ur && n - left <= npix) { /* full tile over two rows */
+            (fast ? wrap_fns[nob - 1] : gen_fns[nob - 1][n - 1])(a, s, d, left, sjump, djump);
+        } else { /* the row's rest as a narrow straight tile */
+            n = left;
+            (fast ? fast_fns : gen_fns)[nob - 1][n - 1](a, s, d, n, 0, 0);
+        }
+        done += n, j += n;
+        while (j >= npix)
+            j -= npix, i++;
+    }
 }

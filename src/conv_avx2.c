@@ -353,17 +353,17 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
                 .bias = b.bias + ((size_t)gi * g.KB + kb0) * 8,
                 .tap_src = b.tap_src, .tap_w = b.tap_w,
                 .ntap = g.T, .nblk = CK_MIN(chunk, g.XB - cb0), .blk_len = g.RL,
-                .npix = g.Q, .nob = nob, .accumulate = cb0 > 0,
+                .npix = g.Q, .nrow = p1 - p0, .nob = nob, .accumulate = cb0 > 0,
                 .src_blk = (ptrdiff_t)g.xblk, .src_ch = (ptrdiff_t)g.xch,
                 .src_pix = (ptrdiff_t)(g.sw * g.xpix),
-                .w_blk = (ptrdiff_t)(wblk * nob), .dst_pix = 8, .dst_ob = (ptrdiff_t)pq8,
+                .src_row = (ptrdiff_t)((size_t)g.sh * g.Wp * g.xpix),
+                .w_blk = (ptrdiff_t)(wblk * nob), .dst_pix = 8,
+                .dst_row = (ptrdiff_t)g.Q * 8, .dst_ob = (ptrdiff_t)pq8,
             };
             const float *x_n = b.x + (ng * g.XB + cb0) * g.xblk;
-            for (int op = p0; op < p1; op++) {
-                job.src = x_n + (size_t)op * g.sh * g.Wp * g.xpix;
-                job.dst = yb + (size_t)op * g.Q * 8;
-                ck_dconv_row__avx2(&job);
-            }
+            job.src = x_n + (size_t)p0 * g.sh * g.Wp * g.xpix;
+            job.dst = yb + (size_t)p0 * g.Q * 8;
+            ck_dconv_row__avx2(&job);
         }
         for (int ob = 0; ob < nob; ob++) {
             const int k0 = (kb0 + ob) * 8;
@@ -433,6 +433,16 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
                 .w_blk = (ptrdiff_t)(wblk * nob), .dst_pix = (ptrdiff_t)g.sw * 8, .dst_ob = (ptrdiff_t)hw8,
             };
             const float *dy_n = b.dy + (ng * g.KB + kb0) * dyplane;
+            if (g.sh == 1 && g.sw == 1) { /* one phase: all rows in one call */
+                job.tap_src = b.tap_src, job.tap_w = b.tap_w, job.ntap = b.phase[1];
+                job.npix = g.W, job.nrow = h1 - h0;
+                job.src_row = row8, job.dst_row = (ptrdiff_t)g.W * 8;
+                job.src = dy_n + (size_t)(h0 + g.pt + g.dpt) * row8 + (size_t)(g.pl + g.dpl) * 8;
+                job.dst = dxb + (size_t)h0 * g.W * 8;
+                ck_dconv_row__avx2(&job);
+                continue;
+            }
+            job.nrow = 1;
             for (int h = h0; h < h1; h++) {
                 const int rho = (h + g.pt) % g.sh, hb = (h + g.pt) / g.sh;
                 for (int phi = 0; phi < g.sw; phi++) {
