@@ -14,5 +14,11 @@ const char *ck_version(void)
 #else
            ", portable kernels only"
 #endif
+#ifdef CONVKIT_HAVE_BLAS
+           ", openblas"
+#endif
+#ifdef CONVKIT_HAVE_MPI
+           ", mpi"
+#endif
            ")";
 }
