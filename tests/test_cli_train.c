@@ -287,3 +287,38 @@ Test(cli_train, eval_export_visualize)
     ck_image_free(&img);
     ckt_tmpdir_remove(out);
 }
+
+Test(cli_train, auto_choices_are_shown_and_wisdom_overrides_them)
+{
+    /* TINY's conv layer at micro-batch 4 on synthetic 8x8x1 images: the heuristic, shown
+     * with its reason; then a wisdom file naming naive for that exact layer and pass */
+    const char *spec = "input 8x8x1; conv2d 4 3x3 padding=same activation=relu; flatten; dense 10";
+    struct ckt_run *r = cli("train", "--model", spec, "--dataset", "synthetic", "--batch", "8",
+                            "--micro-batch", "4", "--steps", "1", "--threads", "1", NULL);
+    cr_assert_eq(r->rc, 0, "%s", r->err);
+    cr_expect_not_null(strstr(r->out, "auto picks"), "%s", r->out);
+    cr_expect_not_null(strstr(r->out, "layer 0 (mb4ic1ih8oc4kh3ph1)"), "%s", r->out);
+    cr_expect_not_null(strstr(r->out, "heuristic: "), "%s", r->out);
+    FILE *f = fopen(P("w.wisdom"), "w");
+    cr_assert_not_null(f);
+    fprintf(f, "mb4ic1ih8oc4kh3ph1 forward naive 0.5\n");
+    fclose(f);
+    r = cli("train", "--model", spec, "--dataset", "synthetic", "--batch", "8", "--micro-batch",
+            "4", "--steps", "1", "--threads", "1", "--wisdom", P("w.wisdom"), NULL);
+    cr_assert_eq(r->rc, 0, "%s", r->err);
+    const char *fw = strstr(r->out, "forward ");
+    cr_assert_not_null(fw, "%s", r->out);
+    static const char want[] = "forward           naive        wisdom: measured fastest";
+    cr_expect_eq(strncmp(fw, want, sizeof want - 1), 0, "%s", r->out);
+    /* a missing or malformed wisdom file is a usage error naming the option */
+    r = cli("train", "--model", spec, "--dataset", "synthetic", "--steps", "1", "--wisdom",
+            P("missing.wisdom"), NULL);
+    expect_fail(r, 2, "train", "--wisdom");
+    f = fopen(P("bad.wisdom"), "w");
+    cr_assert_not_null(f);
+    fprintf(f, "mb4ic1ih8oc4kh3ph1 sideways naive 0.5\n");
+    fclose(f);
+    r = cli("train", "--model", spec, "--dataset", "synthetic", "--steps", "1", "--wisdom",
+            P("bad.wisdom"), NULL);
+    expect_fail(r, 2, "train", "--wisdom");
+}

@@ -19,4 +19,9 @@ int ck_cmd_eval(int argc, char **argv);
 int ck_cmd_export(int argc, char **argv);
 int ck_cmd_visualize(int argc, char **argv);
 
+struct ck_net;
+/* auto_report.c: for every conv layer of net on `auto`, print (after the line `title`)
+ * the backend it picks per pass and why; prints nothing if no layer is on auto. */
+void ck_cli_print_auto_choices(const struct ck_net *net, const char *title);
+
 #endif

@@ -114,28 +114,6 @@ static void print_table(const struct ck_net *net, const char *model)
            (double)net->ws_size / mib);
 }
 
-/* For every conv layer on `auto`: the backend it picks per pass, and why. */
-static void print_auto_choices(const struct ck_net *net)
-{
-    int header = 0;
-    for (int i = 0; i < net->n_layers; i++) {
-        const struct ck_layer *l = &net->layers[i];
-        const struct ck_conv_params *p = ck_layer_conv_params(l);
-        if (!p || strcmp(ck_layer_backend(l)->name, "auto") != 0)
-            continue;
-        if (!header++)
-            printf("\nauto picks, per conv layer and pass:\n");
-        char desc[96];
-        printf("  layer %d (%s)\n", i, ck_conv_problem_format(p, desc, sizeof desc));
-        for (int pass = 0; pass < CK_PASS_COUNT; pass++) {
-            struct ck_auto_choice c;
-            if (ck_auto_choose(p, (enum ck_conv_pass)pass, &c) == CK_OK)
-                printf("    %-17s %-12s %s\n", ck_conv_pass_name((enum ck_conv_pass)pass),
-                       c.backend->name, c.reason);
-        }
-    }
-}
-
 /* Measure every conv layer of net on `auto`, all passes; 0 ok, -1 printed. */
 static int autotune(const struct ck_net *net)
 {
@@ -238,7 +216,7 @@ int ck_cmd_summary(int argc, char **argv)
         }
     }
     print_table(net, model);
-    print_auto_choices(net);
+    ck_cli_print_auto_choices(net, "\nauto picks, per conv layer and pass:");
     ck_net_free(net);
     return CK_EXIT_OK;
 }

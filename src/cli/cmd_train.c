@@ -37,7 +37,7 @@ static void usage(FILE *f)
             "                     [--momentum M] [--weight-decay L2] [--schedule S]\n"
             "                     [--threads T] [--seed S] [--augment] [--steps N]\n"
             "                     [--checkpoint FILE] [--resume FILE] [--log FILE.csv]\n"
-            "                     [--mpi-timeout S]\n"
+            "                     [--mpi-timeout S] [--wisdom FILE]\n"
             "\n"
             "Train a CNN with softmax cross-entropy; print progress and the test accuracy\n"
             "after every epoch. Same seed and recipe => the same weights, bit for bit, for\n"
@@ -73,6 +73,9 @@ static void usage(FILE *f)
             "  --log FILE.csv     one row per epoch: %s\n"
             "  --mpi-timeout S    under mpirun: seconds a rank waits for the others in one\n"
             "                     exchange before ending the job (default 300; 0: forever)\n"
+            "  --wisdom FILE      backend choices `auto` measured with `convkit summary\n"
+            "                     --autotune --wisdom FILE` (the choice changes rounding:\n"
+            "                     resume with the same file)\n"
             "  --help             this text\n"
             "\n"
             "Exit status: 0 done; 1 runtime failure (unreadable data, non-finite loss or\n"
@@ -139,7 +142,7 @@ static void on_step(void *user, const struct ck_trainer *t, long long step, long
 
 enum { O_MODEL, O_DATASET, O_DATA_DIR, O_INPUT, O_BACKEND, O_EPOCHS, O_BATCH, O_MICRO,
        O_OPTIMIZER, O_LR, O_MOMENTUM, O_WD, O_SCHEDULE, O_THREADS, O_SEED, O_AUGMENT,
-       O_STEPS, O_CHECKPOINT, O_RESUME, O_LOG, O_MPI_TIMEOUT, O_COUNT };
+       O_STEPS, O_CHECKPOINT, O_RESUME, O_LOG, O_MPI_TIMEOUT, O_WISDOM, O_COUNT };
 
 /* Apply the recipe options given on the command line to cfg. 0 ok, -1 with msg. */
 static int apply_recipe(const struct ck_opt *o, struct ck_train_config *cfg,
@@ -348,6 +351,7 @@ static void print_header(const struct run *r, const char *backend)
            backend ? backend : "auto", ck_cli_max_threads(), ck_cli_max_threads() > 1 ? "s" : "");
     if (t->progress.step > 0)
         printf("resumed at epoch %d, step %lld\n", t->progress.epoch, t->progress.step);
+    ck_cli_print_auto_choices(t->nets[0], "auto picks (per micro-batch), per conv layer and pass:");
     fflush(stdout);
 }
 
@@ -360,7 +364,8 @@ static int train_main(int argc, char **argv)
         {"lr", 1, NULL},        {"momentum", 1, NULL},  {"weight-decay", 1, NULL},
         {"schedule", 1, NULL},  {"threads", 1, NULL},   {"seed", 1, NULL},
         {"augment", 0, NULL},   {"steps", 1, NULL},     {"checkpoint", 1, NULL},
-        {"resume", 1, NULL},    {"log", 1, NULL},       {"mpi-timeout", 1, NULL}};
+        {"resume", 1, NULL},    {"log", 1, NULL},       {"mpi-timeout", 1, NULL},
+        {"wisdom", 1, NULL}};
     char msg[512];
     int help = 0, rc;
     if (ck_args_parse(argc, argv, o, O_COUNT, &help, msg, sizeof msg) != 0) {
@@ -392,6 +397,10 @@ static int train_main(int argc, char **argv)
     }
     if (backend && !ck_cli_backend(CMD, backend, "auto"))
         return CK_EXIT_USAGE;
+    if ((v = o[O_WISDOM].value) && ck_auto_wisdom_load(v, msg, sizeof msg) != CK_OK) {
+        ck_cli_error(CMD, "--wisdom: %s", msg);
+        return CK_EXIT_USAGE;
+    }
     if (!resume && (!o[O_MODEL].value || !o[O_DATASET].value)) {
         ck_cli_error(CMD, "missing required option --%s (see --help)",
                      o[O_MODEL].value ? "dataset" : "model");
