@@ -10,11 +10,12 @@
  *
  *   forward          y  = Winograd(x padded by (pt, pl), U = G w G^T)
  *   backward-data    dx = Winograd(dy padded by (2-pt, 2-pl), U = G rot180(w)^T G^T)
- *   backward-weights dU[xi][c][k] = sum over tiles of (B^T x B)[xi][c] * (A dy A^T)[xi][k]
+ *   backward-weights dU[xi][k][c] = sum over tiles of (A dy A^T)[xi][k] * (B^T x B)[xi][c]
  *                    (the adjoint of forward, tile by tile), dw = G^T dU G; tiles are
- *                    summed in WG_PARTS fixed ranges, the ranges added in a fixed order.
- * Threads own whole tile blocks (forward, backward-data) or tile ranges (weights): no
- * atomics, and no result depends on the thread count.
+ *                    transformed a block at a time, then summed in tile order.
+ * Threads own whole tile blocks (forward, backward-data) or, in the weights pass, tiles to
+ * transform and then (point, 16 columns) pieces of dU: no atomics, and no result depends
+ * on the thread count.
  */
 #include <stdint.h>
 #include <string.h>
@@ -31,9 +32,8 @@ enum {
     NR = CK_WINO_NR,
     /* forward/backward-data: one thread's transformed tiles + products (half of L2) */
     BLOCK_BYTES = 448 * 1024,
-    /* backward-weights: tile ranges summed separately (a function of the problem only,
-     * so results do not depend on the thread count) */
-    WG_PARTS = 4,
+    /* backward-weights: transformed tiles of one block (all threads share them) */
+    WG_BLOCK_BYTES = 4 * 1024 * 1024,
     MAX_TB = 240,
     HDR_BYTES = 128,
 };
@@ -56,7 +56,6 @@ struct plan {
     int Hd, Wd;            /* backward-weights: blocked dy plane TH*m x TW*m */
     int CB, Cp, KB, Kp;    /* 8-channel blocks of Ci and Co, rounded channel counts */
     int Tb;                /* tiles per block */
-    int parts;             /* backward-weights: fixed tile ranges with their own dU */
     int nthr;              /* threads the workspace is laid out for */
     size_t vs, ms;         /* plane strides (floats) of the tile block buffers */
     size_t u_floats;       /* transformed filters, all groups (fwd/bwd-data); dU (wg) */
@@ -126,23 +125,23 @@ static void plan_init(struct plan *pl, const struct ck_conv_params *p, enum ck_c
     const size_t per_tile = (size_t)pl->A2 * (pl->Cp + pl->Kp) * sizeof(float);
     const size_t xb = (size_t)pl->N * pl->CB * pl->Hb * pl->Wb * L * sizeof(float);
     if (pass == CK_PASS_BACKWARD_WEIGHTS) {
-        /* per-thread tile blocks as in forward; WG_PARTS contiguous ranges of blocks,
-         * each summed into its own dU, the parts added in a fixed order at the end */
-        size_t tb = BLOCK_BYTES / per_tile;
-        tb = CK_MAX((size_t)8, CK_MIN(tb, (size_t)MAX_TB));
-        pl->Tb = (int)CK_MIN(tb, pl->tiles);
-        const size_t nblk = (pl->tiles + pl->Tb - 1) / pl->Tb;
-        pl->parts = (int)CK_MIN((size_t)WG_PARTS, nblk);
+        /* blocks of R whole tile rows, their transforms shared by all threads (sized
+         * for L3: each point's slice of them, Tb x (Cp + Kp), is what one product reads) */
+        const size_t rows = (size_t)pl->N * pl->TH, row_bytes = (size_t)pl->TW * per_tile;
+        const size_t R = CK_MIN(rows, CK_MAX((size_t)1, (size_t)WG_BLOCK_BYTES / row_bytes));
+        pl->Tb = (int)(R * pl->TW);
         pl->Hd = pl->TH * pl->m, pl->Wd = pl->TW * pl->m;
         pl->vs = plane_stride((size_t)pl->Tb * pl->Cp), pl->ms = plane_stride((size_t)pl->Tb * pl->Kp);
-        pl->u_floats = (size_t)pl->A2 * pl->Cp * pl->Kp; /* one dU of one group */
+        pl->u_floats = (size_t)pl->A2 * pl->Cp * pl->Kp; /* dU of one group */
         pl->off_u = 0;
-        pl->off_xb = round64(pl->u_floats * sizeof(float)) * pl->parts;
-        pl->off_dyb = pl->off_xb + round64(xb);
+        pl->off_bias = round64(pl->u_floats * sizeof(float));
+        pl->off_xb = pl->off_bias + round64((size_t)pl->N * pl->Kp * sizeof(float));
+        pl->off_dyb = pl->off_xb +
+                      round64((size_t)pl->CB * pl->Wb * L * R * (pl->m + 2) * sizeof(float));
         pl->off_blk = pl->off_dyb +
-                      round64((size_t)pl->N * pl->KB * pl->Hd * pl->Wd * L * sizeof(float));
+                      round64((size_t)pl->KB * pl->Wd * L * R * pl->m * sizeof(float));
         pl->blk_bytes = round64((size_t)pl->A2 * (pl->vs + pl->ms) * sizeof(float));
-        pl->total = pl->off_blk + (size_t)nthr * pl->blk_bytes;
+        pl->total = pl->off_blk + pl->blk_bytes;
         return;
     }
     /* forward / backward-data: per-thread blocks of Tb tiles (a multiple of MR), as
@@ -369,114 +368,205 @@ static enum ck_status run_conv(const struct plan *pl, const struct ck_conv_param
 
 /* ---- backward-weights ---------------------------------------------------------------- */
 
-/* Transform tile t0 + t of the block: x tile into V row t, dy tile into Mdy row t. */
-static void wg_transform(const struct plan *pl, size_t t0, int t, const float *xb,
-                         const float *dyb, float *V, float *Mdy)
+/* Blocks are ranges of R tile rows (row r = image r / TH, tile row r % TH), read as
+ * "segments", one per image the range touches. Block buffers (layouts):
+ *   x   [segment][cb][(rows*m + 2) x Wb][8]   the segment's rows with their 2-row halo
+ *   dy  [segment][kb][(rows*m) x Wd][8]
+ *   V   [xi][t][Cp], Mdy [xi][t][Kp]          t = tile of the block (row-major)
+ *   dU  [xi][k][c]                            Kp x Cp per point, summed over every tile */
+struct wg_block {
+    size_t r0, r1;  /* tile rows [r0, r1) */
+    int n0, n1;     /* images [n0, n1] */
+};
+
+/* Segment of image n in block b: tile rows [*tha, *thb) of n, rows of the block before it. */
+static void wg_segment(const struct plan *pl, const struct wg_block *b, int n, int *tha,
+                       int *thb, size_t *before)
+{
+    const size_t first = (size_t)n * pl->TH;
+    const size_t lo = CK_MAX(first, b->r0), hi = CK_MIN(first + pl->TH, b->r1);
+    *tha = (int)(lo - first), *thb = (int)(hi - first), *before = lo - b->r0;
+}
+
+/* Floats before segment n's x band (each earlier segment: rows*m + 2 blocked rows). */
+static size_t wg_xoff(const struct plan *pl, const struct wg_block *b, int n, size_t before)
+{
+    return (size_t)pl->CB * pl->Wb * L * (before * pl->m + 2 * (size_t)(n - b->n0));
+}
+
+/* Pack channel block cb of segment n of x into xb. */
+static void wg_pack_x(const struct plan *pl, const struct wg_block *b, const float *x, int g,
+                      int n, int cb, float *xb)
+{
+    int tha, thb;
+    size_t before;
+    wg_segment(pl, b, n, &tha, &thb, &before);
+    const int hb = (thb - tha) * pl->m + 2;
+    const size_t hw = (size_t)pl->Hi * pl->Wi;
+    pl->kern->pack(x + ((size_t)n * pl->Cti + (size_t)g * pl->Ci + (size_t)cb * L) * hw, hw,
+                   pl->Hi, pl->Wi, CK_MIN(L, pl->Ci - cb * L), pl->pt - tha * pl->m, pl->pl,
+                   xb + wg_xoff(pl, b, n, before) + (size_t)cb * hb * pl->Wb * L, hb, pl->Wb);
+}
+
+/* Pack channel block kb of segment n of dy into dyb; with dbp, add the band's sums per
+ * channel to dbp[n*Kp + kb*8 + l] (4 interleaved pixel sums, then added in order). */
+static void wg_pack_dy(const struct plan *pl, const struct wg_block *b, const float *dy, int g,
+                       int n, int kb, float *dyb, float *dbp)
+{
+    int tha, thb;
+    size_t before;
+    wg_segment(pl, b, n, &tha, &thb, &before);
+    const int hb = (thb - tha) * pl->m;
+    const size_t pq = (size_t)pl->Ho * pl->Wo, band = (size_t)hb * pl->Wd * L;
+    float *d = dyb + (size_t)pl->KB * pl->Wd * L * before * pl->m + (size_t)kb * band;
+    pl->kern->pack(dy + ((size_t)n * pl->Cto + (size_t)g * pl->Co + (size_t)kb * L) * pq, pq,
+                   pl->Ho, pl->Wo, CK_MIN(L, pl->Co - kb * L), -tha * pl->m, 0, d, hb, pl->Wd);
+    if (!dbp)
+        return;
+    float s[4][L] = {{0}};
+    size_t i = 0;
+    for (; i + 4 * L <= band; i += 4 * L)
+        for (int q = 0; q < 4; q++)
+            for (int l = 0; l < L; l++)
+                s[q][l] += d[i + q * L + l];
+    for (; i < band; i += L)
+        for (int l = 0; l < L; l++)
+            s[0][l] += d[i + l];
+    for (int l = 0; l < L; l++)
+        dbp[(size_t)n * pl->Kp + kb * L + l] += (s[0][l] + s[1][l]) + (s[2][l] + s[3][l]);
+}
+
+/* Transform tile t of the block (tile row b->r0 + t / TW, column t % TW). */
+static void wg_transform(const struct plan *pl, const struct wg_block *b, int t,
+                         const float *xb, const float *dyb, float *V, float *Mdy)
 {
     const struct ck_wino_kernels *kn = pl->kern;
-    int n, th, tw;
-    tile_pos(pl, t0 + t, &n, &th, &tw);
-    const size_t xplane = (size_t)pl->Hb * pl->Wb * L, dplane = (size_t)pl->Hd * pl->Wd * L;
-    const float *d = xb + (size_t)n * pl->CB * xplane +
+    const size_t r = b->r0 + (size_t)(t / pl->TW);
+    const int n = (int)(r / pl->TH), tw = t % pl->TW;
+    int tha, thb;
+    size_t before;
+    wg_segment(pl, b, n, &tha, &thb, &before);
+    const int th = (int)(r % pl->TH) - tha; /* tile row within the segment */
+    const int hb = (thb - tha) * pl->m + 2;
+    const size_t xplane = (size_t)hb * pl->Wb * L, dplane = (size_t)(hb - 2) * pl->Wd * L;
+    const float *d = xb + wg_xoff(pl, b, n, before) +
                      ((size_t)th * pl->m * pl->Wb + (size_t)tw * pl->m) * L;
     for (int cb = 0; cb < pl->CB; cb++)
         kn->input(d + cb * xplane, (size_t)pl->Wb * L, V + (size_t)t * pl->Cp + cb * L, pl->vs);
-    const float *e = dyb + (size_t)n * pl->KB * dplane +
+    const float *e = dyb + (size_t)pl->KB * pl->Wd * L * before * pl->m +
                      ((size_t)th * pl->m * pl->Wd + (size_t)tw * pl->m) * L;
     for (int kb = 0; kb < pl->KB; kb++)
         kn->dy(e + kb * dplane, (size_t)pl->Wd * L, Mdy + (size_t)t * pl->Kp + kb * L, pl->ms);
 }
 
-/* dU[xi][c][k] (+)= sum over the block's nt tiles of V[xi][t][c] * Mdy[xi][t][k] for the
- * rows c0 .. c0+5 (clipped to Cp; a short last sliver is computed on a copy). */
+/* dU[xi][k][c0 .. c0+nr) (+)= sum over the block's nt tiles of Mdy[xi][t][k] * V[xi][t][c]
+ * for every k < Kp, 6 rows at a time (a short last sliver is computed on a copy). */
 static void wg_products(const struct plan *pl, int xi, int c0, int nt, int first,
                         const float *V, const float *Mdy, float *dU)
 {
-    const float *V_x = V + xi * pl->vs, *M_x = Mdy + xi * pl->ms;
-    float *dU_x = dU + (size_t)xi * pl->Cp * pl->Kp;
-    for (int k0 = 0; k0 < pl->Kp; k0 += NR) {
-        const int nr = CK_MIN(NR, pl->Kp - k0);
-        if (c0 + MR <= pl->Cp) {
-            pl->kern->gemm(nt, V_x + c0, 1, pl->Cp, M_x + k0, pl->Kp,
-                           dU_x + (size_t)c0 * pl->Kp + k0, pl->Kp, nr, !first);
+    const float *V_x = V + xi * pl->vs + c0, *M_x = Mdy + xi * pl->ms;
+    float *dU_x = dU + (size_t)xi * pl->Kp * pl->Cp + c0;
+    const int nr = CK_MIN(NR, pl->Cp - c0);
+    for (int k0 = 0; k0 < pl->Kp; k0 += MR) {
+        if (k0 + MR <= pl->Kp) {
+            pl->kern->gemm(nt, M_x + k0, 1, pl->Kp, V_x, pl->Cp, dU_x + (size_t)k0 * pl->Cp,
+                           pl->Cp, nr, !first);
             continue;
         }
-        const int cs = pl->Cp - MR; /* rows cs .. c0-1 belong to the previous sliver */
+        const int ks = pl->Kp - MR; /* rows ks .. k0-1 belong to the previous sliver */
         float tmp[MR][NR];
         for (int i = 0; i < MR; i++)
             for (int j = 0; j < nr; j++)
-                tmp[i][j] = cs + i >= c0 && !first ? dU_x[(size_t)(cs + i) * pl->Kp + k0 + j] : 0;
-        pl->kern->gemm(nt, V_x + cs, 1, pl->Cp, M_x + k0, pl->Kp, &tmp[0][0], NR, nr, 1);
-        for (int i = c0 - cs; i < MR; i++)
+                tmp[i][j] = ks + i >= k0 && !first ? dU_x[(size_t)(ks + i) * pl->Cp + j] : 0;
+        pl->kern->gemm(nt, M_x + ks, 1, pl->Kp, V_x, pl->Cp, &tmp[0][0], NR, nr, 1);
+        for (int i = k0 - ks; i < MR; i++)
             for (int j = 0; j < nr; j++)
-                dU_x[(size_t)(cs + i) * pl->Kp + k0 + j] = tmp[i][j];
+                dU_x[(size_t)(ks + i) * pl->Cp + j] = tmp[i][j];
     }
 }
 
-/* Tiles [t0, t1) of part `part`: blocks of Tb tiles, transformed and multiplied into
- * the part's dU in tile order (the first block overwrites). */
-static void wg_part(const struct plan *pl, size_t t0, size_t t1, const float *xb,
-                    const float *dyb, float *V, float *Mdy, float *dU)
+/* dw[k][c] = G^T dU[.][k][c] G for c < Ci (double), filters of output channel k. */
+static void wg_back_transform(const struct plan *pl, const float *dU, int k, float *dw_k)
 {
-    const int nsl = cdiv(pl->Cp, MR);
-    for (size_t b0 = t0; b0 < t1; b0 += pl->Tb) {
-        const int nt = (int)CK_MIN((size_t)pl->Tb, t1 - b0);
-        for (int t = 0; t < nt; t++)
-            wg_transform(pl, b0, t, xb, dyb, V, Mdy);
-        for (int xi = 0; xi < pl->A2; xi++)
-            for (int sl = 0; sl < nsl; sl++)
-                wg_products(pl, xi, sl * MR, nt, b0 == t0, V, Mdy, dU);
+    enum { CC = 32 };
+    const int al = pl->al;
+    const double *G = pl->s->g; /* alpha x 3 */
+    const size_t xs = (size_t)pl->Kp * pl->Cp;
+    for (int c0 = 0; c0 < pl->Ci; c0 += CC) {
+        const int nc = CK_MIN(CC, pl->Ci - c0);
+        double T[8][3][CC] = {{{0}}}; /* T[a][s] = sum_b U[a][b] G[b][s] */
+        for (int a = 0; a < al; a++)
+            for (int b = 0; b < al; b++) {
+                const float *u = dU + (size_t)(a * al + b) * xs + (size_t)k * pl->Cp + c0;
+                for (int s = 0; s < 3; s++) {
+                    const double gbs = G[b * 3 + s];
+                    if (gbs == 0.0)
+                        continue;
+                    for (int c = 0; c < nc; c++)
+                        T[a][s][c] += gbs * u[c];
+                }
+            }
+        for (int r = 0; r < 3; r++)
+            for (int s = 0; s < 3; s++) {
+                double o[CC] = {0};
+                for (int a = 0; a < al; a++) {
+                    const double gar = G[a * 3 + r];
+                    if (gar == 0.0)
+                        continue;
+                    for (int c = 0; c < nc; c++)
+                        o[c] += gar * T[a][s][c];
+                }
+                for (int c = 0; c < nc; c++)
+                    dw_k[(size_t)(c0 + c) * 9 + r * 3 + s] = (float)o[c];
+            }
     }
 }
 
 static enum ck_status run_wg(const struct plan *pl, const float *x, const float *dy, float *dw,
-                             void *ws)
+                             float *db, void *ws)
 {
     char *base = ws;
-    float *xb = (float *)(base + pl->off_xb), *dyb = (float *)(base + pl->off_dyb);
-    const size_t ustride = round64(pl->u_floats * sizeof(float)) / sizeof(float);
-    const size_t nblk = (pl->tiles + pl->Tb - 1) / pl->Tb;
-    const size_t pq = (size_t)pl->Ho * pl->Wo;
-    float *dU = (float *)(base + pl->off_u); /* part p at dU + p*ustride */
+    float *dU = (float *)(base + pl->off_u), *xb = (float *)(base + pl->off_xb);
+    float *dyb = (float *)(base + pl->off_dyb), *V = (float *)(base + pl->off_blk);
+    float *Mdy = V + pl->A2 * pl->vs;
+    float *dbp = db ? (float *)(base + pl->off_bias) : NULL;
+    const size_t rows = (size_t)pl->N * pl->TH, R = (size_t)pl->Tb / pl->TW;
+    const int npan = cdiv(pl->Cp, NR);
     for (int g = 0; g < pl->G; g++) {
+        if (dbp)
+            memset(dbp, 0, (size_t)pl->N * pl->Kp * sizeof(float));
         #pragma omp parallel num_threads(pl->nthr)
         {
-            #pragma omp for collapse(2) schedule(static) nowait
-            for (int n = 0; n < pl->N; n++)
-                for (int cb = 0; cb < pl->CB; cb++)
-                    pack_src(pl, x, g, n, cb, xb);
-            #pragma omp for collapse(2) schedule(static)
-            for (int n = 0; n < pl->N; n++)
-                for (int kb = 0; kb < pl->KB; kb++)
-                    pl->kern->pack(dy + ((size_t)n * pl->Cto + (size_t)g * pl->Co + kb * L) * pq,
-                                   pq, pl->Ho, pl->Wo, CK_MIN(L, pl->Co - kb * L), 0, 0,
-                                   dyb + ((size_t)n * pl->KB + kb) * pl->Hd * pl->Wd * L,
-                                   pl->Hd, pl->Wd);
-            float *V = (float *)(base + pl->off_blk + (size_t)thread_id() * pl->blk_bytes);
-            float *Mdy = V + pl->A2 * pl->vs;
-            #pragma omp for schedule(static)
-            for (int part = 0; part < pl->parts; part++) {
-                const size_t t0 = nblk * part / pl->parts * pl->Tb;
-                const size_t t1 = CK_MIN(pl->tiles, nblk * (part + 1) / pl->parts * pl->Tb);
-                wg_part(pl, t0, t1, xb, dyb, V, Mdy, dU + part * ustride);
+            for (size_t r0 = 0; r0 < rows; r0 += R) {
+                struct wg_block b = {r0, CK_MIN(rows, r0 + R), 0, 0};
+                b.n0 = (int)(b.r0 / pl->TH), b.n1 = (int)((b.r1 - 1) / pl->TH);
+                const int nseg = b.n1 - b.n0 + 1, nt = (int)(b.r1 - b.r0) * pl->TW;
+                #pragma omp for schedule(static) nowait
+                for (int j = 0; j < nseg * pl->CB; j++)
+                    wg_pack_x(pl, &b, x, g, b.n0 + j / pl->CB, j % pl->CB, xb);
+                #pragma omp for schedule(static)
+                for (int j = 0; j < nseg * pl->KB; j++)
+                    wg_pack_dy(pl, &b, dy, g, b.n0 + j / pl->KB, j % pl->KB, dyb, dbp);
+                #pragma omp for schedule(static)
+                for (int t = 0; t < nt; t++)
+                    wg_transform(pl, &b, t, xb, dyb, V, Mdy);
+                /* each (point, 16 columns of dU) sums its tiles in tile order, whichever
+                 * thread owns it: results do not depend on the thread count */
+                #pragma omp for collapse(2) schedule(static)
+                for (int xi = 0; xi < pl->A2; xi++)
+                    for (int cp = 0; cp < npan; cp++)
+                        wg_products(pl, xi, cp * NR, nt, r0 == 0, V, Mdy, dU);
             }
-            /* dU = ((part 0 + part 1) + part 2) + part 3: fixed order */
-            #pragma omp for schedule(static)
-            for (size_t i = 0; i < pl->u_floats; i++) {
-                float acc = dU[i];
-                for (int part = 1; part < pl->parts; part++)
-                    acc += dU[part * ustride + i];
-                dU[i] = acc;
-            }
-            #pragma omp for schedule(static)
-            for (int k = 0; k < pl->Co; k++) {
-                for (int c = 0; c < pl->Ci; c++) {
-                    double g9[9];
-                    ck_wino_filter_gradient(pl->s, dU + (size_t)c * pl->Kp + k,
-                                            (size_t)pl->Cp * pl->Kp, g9);
-                    float *dw_kc = dw + ((size_t)(g * pl->Co + k) * pl->Ci + c) * 9;
-                    for (int i = 0; i < 9; i++)
-                        dw_kc[i] = (float)g9[i];
+            #pragma omp for schedule(static) nowait
+            for (int k = 0; k < pl->Co; k++)
+                wg_back_transform(pl, dU, k, dw + (size_t)(g * pl->Co + k) * pl->Ci * 9);
+            if (dbp) {
+                #pragma omp for schedule(static)
+                for (int k = 0; k < pl->Co; k++) {
+                    double acc = 0.0;
+                    for (int n = 0; n < pl->N; n++)
+                        acc += dbp[(size_t)n * pl->Kp + k];
+                    db[g * pl->Co + k] = (float)acc;
                 }
             }
         }
@@ -568,32 +658,7 @@ static enum ck_status bwd_weights(int v, const struct ck_conv_params *p, const f
     struct plan pl;
     if (!plan_for_call(&pl, p, CK_PASS_BACKWARD_WEIGHTS, variant_of(v, p), wsz))
         return CK_ERR_WORKSPACE_TOO_SMALL;
-    enum ck_status st = run_wg(&pl, x, dy, dw, ws);
-    if (st != CK_OK || !db)
-        return st;
-    int P, Q;
-    ck_conv_output_size(p, &P, &Q);
-    const size_t pq = (size_t)P * Q;
-    #pragma omp parallel for schedule(static) num_threads(pl.nthr)
-    for (int k = 0; k < p->K; k++) {
-        /* per image: 8 interleaved float partial sums (vectorisable, no single dependency
-         * chain), then double across images; a fixed order for any thread count */
-        double acc = 0.0;
-        for (int n = 0; n < p->N; n++) {
-            const float *dy_nk = dy + ((size_t)n * p->K + k) * pq;
-            float part[8] = {0};
-            size_t i = 0;
-            for (; i + 8 <= pq; i += 8)
-                for (int j = 0; j < 8; j++)
-                    part[j] += dy_nk[i + j];
-            for (; i < pq; i++)
-                part[i % 8] += dy_nk[i];
-            acc += ((double)part[0] + part[1] + part[2] + part[3]) +
-                   ((double)part[4] + part[5] + part[6] + part[7]);
-        }
-        db[k] = (float)acc;
-    }
-    return CK_OK;
+    return run_wg(&pl, x, dy, dw, db, ws);
 }
 
 /* One backend table per variant: thin wrappers binding the variant. */

@@ -559,6 +559,39 @@ Test(winograd, one_two_and_three_threads_bit_identical)
 #endif
 }
 
+/* The weights pass sums its tiles in blocks of whole tile rows (4 MiB of transformed
+ * tiles per block, src/conv_winograd.c): on this layer every variant needs 2-3 blocks,
+ * and a block starts in the middle of an image (e.g. F(4): 99 tile rows per group, 58
+ * per block). The result must still match the fp64 reference, and 1 and 2 threads agree. */
+Test(winograd, weights_pass_blocks_split_images_and_stay_accurate)
+{
+    const char *desc = "g2mb3ic10ih130iw122oc14kh3ph1";
+    for (int v = 0; v < CK_WINO_VARIANT_COUNT; v++) {
+        const struct ck_conv_backend *be = ck_backend_find(backend_of[v]);
+        struct prob q;
+        prob_init(&q, desc, 29);
+#ifdef _OPENMP
+        const int saved = omp_get_max_threads();
+        omp_set_num_threads(1);
+#endif
+        const double e = pass_error(&q, be, CK_PASS_BACKWARD_WEIGHTS);
+        cr_expect(e <= tol_of[v], "%s: max_rel_err %.3g > %.0e", be->name, e, tol_of[v]);
+#ifdef _OPENMP
+        float *one = malloc(q.nw * 4), *one_db = malloc(q.p.K * 4);
+        cr_assert(one && one_db);
+        memcpy(one, q.out, q.nw * 4), memcpy(one_db, q.db, q.p.K * 4);
+        omp_set_num_threads(2);
+        run(&q, be, CK_PASS_BACKWARD_WEIGHTS);
+        cr_expect(memcmp(one, q.out, q.nw * 4) == 0, "%s: 1 and 2 threads differ", be->name);
+        cr_expect(memcmp(one_db, q.db, q.p.K * 4) == 0, "%s db: 1 and 2 threads differ",
+                  be->name);
+        free(one), free(one_db);
+        omp_set_num_threads(saved);
+#endif
+        prob_free(&q);
+    }
+}
+
 /* The transformed filters are cached in the workspace. Reusing the workspace must never
  * give results for old weights: not when the weights change in place (same pointer), not
  * when something else overwrote the cached transform, not across passes or variants. */
