@@ -164,17 +164,13 @@ enum ck_status ck_auto_choose(const struct ck_conv_params *p, enum ck_conv_pass 
 
 /* ---- measuring ------------------------------------------------------------------------------ */
 
+#define CK_AUTO_MAX_CANDIDATES 16 /* backends raced by ck_auto_tune (the registry has 9) */
+
 static double now_s(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static enum ck_status run_pass(const struct ck_conv_backend *b, const struct ck_conv_params *p,
@@ -188,36 +184,15 @@ static enum ck_status run_pass(const struct ck_conv_backend *b, const struct ck_
     return ck_conv_backward_weights(b, p, x, dy, out, db, ws, ws_size);
 }
 
-/* Median time in ms of `repeats` runs after one warm-up; < 0 on failure. */
-static double time_backend(const struct ck_conv_backend *b, const struct ck_conv_params *p,
-                           enum ck_conv_pass pass, int repeats, const float *x, const float *w,
-                           const float *dy, float *out, float *db)
-{
-    size_t ws_size = ck_conv_workspace_size(b, p, pass);
-    void *ws = ws_size ? ck_aligned_alloc(ws_size) : NULL;
-    double *t = malloc((size_t)repeats * sizeof *t);
-    double result = -1.0;
-    if ((ws_size && !ws) || !t)
-        goto done;
-    if (run_pass(b, p, pass, x, w, dy, out, db, ws, ws_size) != CK_OK)
-        goto done;
-    for (int i = 0; i < repeats; i++) {
-        double t0 = now_s();
-        run_pass(b, p, pass, x, w, dy, out, db, ws, ws_size);
-        t[i] = now_s() - t0;
-    }
-    qsort(t, (size_t)repeats, sizeof *t, cmp_double);
-    result = 1e3 * t[repeats / 2];
-done:
-    ck_aligned_free(ws);
-    free(t);
-    return result;
-}
-
 enum ck_status ck_auto_tune(const struct ck_conv_params *p, enum ck_conv_pass pass,
                             int repeats, struct ck_auto_choice *out, char *msg,
                             size_t msg_len)
 {
+    const struct ck_conv_backend *cand[CK_AUTO_MAX_CANDIDATES];
+    void *ws[CK_AUTO_MAX_CANDIDATES] = {0};
+    size_t ws_size[CK_AUTO_MAX_CANDIDATES];
+    double ms[CK_AUTO_MAX_CANDIDATES];
+    int n = 0;
     enum ck_status st = ck_conv_check(p, msg, msg_len);
     if (st != CK_OK)
         return st;
@@ -246,23 +221,44 @@ enum ck_status ck_auto_tune(const struct ck_conv_params *p, enum ck_conv_pass pa
     for (int k = 0; k < p->K; k++)
         db[k] = 0.0f;
 
-    const struct ck_conv_backend *best = NULL;
-    double best_ms = INFINITY;
-    for (int round = 0; round < 2 && !best; round++) {
-        for (size_t i = 0; i < ck_backend_count(); i++) {
+    /* Candidates: every real backend but naive that supports p (naive only if none
+     * does). Each gets its workspace and one warm-up call; then the timed calls go
+     * round-robin, one per candidate per round, so a burst of load on a shared host
+     * hits them all alike, and each keeps its fastest call. */
+    for (int round = 0; round < 2 && n == 0; round++)
+        for (size_t i = 0; i < ck_backend_count() && n < CK_AUTO_MAX_CANDIDATES; i++) {
             const struct ck_conv_backend *b = ck_backend_get(i);
-            /* round 0: every real backend but naive; round 1: naive, if nothing ran */
             int is_naive = b == &ck_backend_naive;
             if (b == &ck_backend_auto || is_naive != (round == 1) ||
                 ck_backend_supports(b, p, pass, NULL, 0) != CK_OK)
                 continue;
-            double ms = time_backend(b, p, pass, repeats, x, w, dy, o, db);
-            if (ms >= 0.0 && ms < best_ms) {
-                best_ms = ms;
-                best = b;
+            ws_size[n] = ck_conv_workspace_size(b, p, pass);
+            ws[n] = ws_size[n] ? ck_aligned_alloc(ws_size[n]) : NULL;
+            if (ws_size[n] && !ws[n]) {
+                ck__msg(msg, msg_len, "autotune: out of memory for %s's workspace", b->name);
+                st = CK_ERR_OUT_OF_MEMORY;
+                goto done;
             }
+            cand[n] = b;
+            ms[n] = run_pass(b, p, pass, x, w, dy, o, db, ws[n], ws_size[n]) == CK_OK
+                        ? INFINITY : -1.0; /* < 0: failed, out of the race */
+            n++;
         }
-    }
+    for (int rep = 0; rep < repeats; rep++)
+        for (int i = 0; i < n; i++) {
+            if (ms[i] < 0.0)
+                continue;
+            double t0 = now_s();
+            run_pass(cand[i], p, pass, x, w, dy, o, db, ws[i], ws_size[i]);
+            ms[i] = CK_MIN(ms[i], 1e3 * (now_s() - t0));
+        }
+    const struct ck_conv_backend *best = NULL;
+    double best_ms = INFINITY;
+    for (int i = 0; i < n; i++)
+        if (ms[i] >= 0.0 && ms[i] < best_ms) {
+            best_ms = ms[i];
+            best = cand[i];
+        }
     if (!best) {
         ck__msg(msg, msg_len, "autotune: no backend could run the problem");
         st = CK_ERR_UNSUPPORTED;
@@ -277,6 +273,8 @@ enum ck_status ck_auto_tune(const struct ck_conv_params *p, enum ck_conv_pass pa
     out->backend = best;
     ck__msg(out->reason, sizeof out->reason, "autotune: measured fastest (%.3f ms)", best_ms);
 done:
+    for (int i = 0; i < n; i++)
+        ck_aligned_free(ws[i]);
     ck_aligned_free(x);
     ck_aligned_free(w);
     ck_aligned_free(dy);
@@ -347,7 +345,7 @@ enum ck_status ck_auto_wisdom_save(const char *path, char *msg, size_t msg_len)
     FILE *f;
     enum ck_status st = ck__stage_open(path, &f, tmp, tmp_len, msg, msg_len);
     if (st == CK_OK) {
-        fprintf(f, "# convkit wisdom: <descriptor> <pass> <backend> <median_ms>\n");
+        fprintf(f, "# convkit wisdom: <descriptor> <pass> <backend> <fastest_ms>\n");
         for (size_t i = 0; i < table_len; i++)
             fprintf(f, "%s %s %s %.4f\n", table[i].desc, ck_conv_pass_name(table[i].pass),
                     table[i].backend->name, table[i].ms);

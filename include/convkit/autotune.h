@@ -42,8 +42,9 @@ enum ck_status ck_auto_choose(const struct ck_conv_params *p, enum ck_conv_pass 
                               struct ck_auto_choice *out);
 
 /**
- * @brief Time every backend this CPU can run on p (median of `repeats` calls after one
- * warm-up, on seeded random data), store the fastest in the wisdom table and in out.
+ * @brief Time every backend this CPU can run on p (one warm-up call each, then `repeats`
+ * rounds of one call per backend, round-robin, on seeded random data; each backend's
+ * fastest call counts), store the fastest in the wisdom table and in out.
  * Allocates its own buffers (it is a planning call, not a hot-path call). The naive
  * backend is timed only when nothing else supports the problem.
  */
