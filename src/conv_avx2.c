@@ -4,8 +4,10 @@
  * caller's workspace (activations NCHW8c with the convolution padding materialised as
  * zeros, weights blocked 8x8), runs the register-blocked kernels of simd/conv_avx2_*.c
  * under OpenMP, and converts the result back. Any filter, stride, asymmetric padding,
- * dilation and groups (channel counts padded to 8 per group). Compiled without vector
- * flags: the kernels are only called when CONVKIT_HAVE_AVX2 is defined.
+ * dilation and groups (channel counts padded to 8 per group). Backward-weights of
+ * unpadded problems with Cg % 8 == 0 (1x1 layers) reads x in place as channel planes.
+ * Compiled without vector flags: the kernels are only called when CONVKIT_HAVE_AVX2 is
+ * defined.
  */
 #include <stdint.h>
 #include <string.h>
@@ -36,6 +38,7 @@ struct geom {
     int T;          /* filter taps R*S */
     int CB, KB;     /* 8-channel blocks per group of input / output channels */
     int flat;       /* x kept as padded planes: few input channels (first layer) */
+    int planar;     /* backward-weights reads x in place as NCHW planes: no padding, Cg % 8 == 0 */
     int XB, RL;     /* x blocks per group, channels per block: (CB, 8) or (1, Cg) */
     int Hp, Wp;     /* x with the convolution padding materialised */
     size_t xpix, xch, xblk; /* x strides (floats): pixel, channel, block */
@@ -48,7 +51,7 @@ static int ceil_div(int a, int b)
     return (a + b - 1) / b;
 }
 
-static void geom_init(struct geom *g, const struct ck_conv_params *p)
+static void geom_init(struct geom *g, const struct ck_conv_params *p, enum ck_conv_pass pass)
 {
     memset(g, 0, sizeof *g);
     g->N = p->N, g->C = p->C, g->H = p->H, g->W = p->W, g->K = p->K, g->R = p->R;
@@ -61,8 +64,12 @@ static void geom_init(struct geom *g, const struct ck_conv_params *p)
     g->flat = g->Cg < 8;
     g->XB = g->flat ? 1 : g->CB, g->RL = g->flat ? g->Cg : 8;
     g->Hp = g->H + p->pad_top + p->pad_bottom, g->Wp = g->W + p->pad_left + p->pad_right;
-    g->xpix = g->flat ? 1 : 8;
-    g->xch = g->flat ? (size_t)g->Hp * g->Wp : 1;
+    /* Forward stays blocked: its kernel reads 8+ channels of a few pixels at a time, and
+     * planes of 2^k floats map those into a handful of L1 sets (1x1 ran slower). */
+    g->planar = pass == CK_PASS_BACKWARD_WEIGHTS && !g->flat && g->Cg % 8 == 0 &&
+                g->Hp == g->H && g->Wp == g->W;
+    g->xpix = g->flat || g->planar ? 1 : 8;
+    g->xch = g->flat || g->planar ? (size_t)g->Hp * g->Wp : 1;
     g->xblk = (size_t)g->Hp * g->Wp * (size_t)g->RL;
     g->items = (size_t)g->XB * g->T * g->RL;
     g->dpt = ceil_div((g->R - 1) * g->dh, g->sh), g->dpl = ceil_div((g->S - 1) * g->dw, g->sw);
@@ -110,7 +117,7 @@ static size_t carve(const struct geom *g, enum ck_conv_pass pass, void *base, st
     size_t x = 0, dy = 0, w = 0, out = 0, bias = 0, ts = 0, tw = 0, item = 0, ph = 0;
     size_t off = 0;
     if (pass == CK_PASS_FORWARD || pass == CK_PASS_BACKWARD_WEIGHTS) {
-        x = take(&off, mul_sat(prod(nx, g->XB, g->xblk, 1), f));
+        x = take(&off, g->planar ? 0 : mul_sat(prod(nx, g->XB, g->xblk, 1), f));
         w = take(&off, prod((size_t)g->G * g->KB, g->items, 8, f));
     }
     if (pass == CK_PASS_FORWARD) {
@@ -153,7 +160,7 @@ static size_t carve(const struct geom *g, enum ck_conv_pass pass, void *base, st
 static size_t avx2_workspace_size(const struct ck_conv_params *p, enum ck_conv_pass pass)
 {
     struct geom g;
-    geom_init(&g, p);
+    geom_init(&g, p, pass);
     return carve(&g, pass, NULL, NULL);
 }
 
@@ -321,7 +328,7 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
     (void)ws_size;
     struct geom g;
     struct bufs b;
-    geom_init(&g, p);
+    geom_init(&g, p, CK_PASS_FORWARD);
     carve(&g, CK_PASS_FORWARD, ws, &b);
     pack_x(&g, x, b.x);
     pack_w_fwd(&g, w, b.w);
@@ -389,7 +396,7 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
     (void)ws_size;
     struct geom g;
     struct bufs b;
-    geom_init(&g, p);
+    geom_init(&g, p, CK_PASS_BACKWARD_DATA);
     carve(&g, CK_PASS_BACKWARD_DATA, ws, &b);
     pack_dy(&g, dy, b.dy, g.Pp, g.Qp, g.dpt, g.dpl);
     pack_w_bwd(&g, w, b.w);
@@ -510,9 +517,11 @@ static enum ck_status avx2_backward_weights(const struct ck_conv_params *p, cons
     (void)ws_size;
     struct geom g;
     struct bufs b;
-    geom_init(&g, p);
+    geom_init(&g, p, CK_PASS_BACKWARD_WEIGHTS);
     carve(&g, CK_PASS_BACKWARD_WEIGHTS, ws, &b);
-    pack_x(&g, x, b.x);
+    const float *xs = g.planar ? x : b.x; /* planar: the kernels read x in place */
+    if (!g.planar)
+        pack_x(&g, x, b.x);
     pack_dy(&g, dy, b.dy, g.P, g.Q, 0, 0);
     for (size_t i = 0; i < g.items; i++) {
         const int ci = (int)(i % g.RL), t = (int)(i / g.RL % g.T), xb = (int)(i / ((size_t)g.RL * g.T));
@@ -540,7 +549,7 @@ static enum ck_status avx2_backward_weights(const struct ck_conv_params *p, cons
                     const size_t ng = (size_t)n * g.G + gi;
                     struct ck_dconv_wgrad job = {
                         .dy = b.dy + (ng * g.KB + kb0) * pq8 + (size_t)p0 * g.Q * 8,
-                        .src = b.x + ng * g.XB * g.xblk + (size_t)p0 * g.sh * g.Wp * g.xpix,
+                        .src = xs + ng * g.XB * g.xblk + (size_t)p0 * g.sh * g.Wp * g.xpix,
                         .dw = dwb + ((size_t)gi * g.KB + kb0) * g.items * 8 + (size_t)i0 * 8,
                         .item = b.item + i0,
                         .nkb = CK_MIN(nkb_max, g.KB - kb0),

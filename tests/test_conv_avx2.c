@@ -39,6 +39,8 @@ static const char *const layers[] = {
     "g3mb1ic36ih11oc12kh3sh2ph1",    /* groups, 12 -> 4 channels each */
     "g16mb1ic16ih14oc16kh3ph1",      /* depthwise */
     "mb3ic9ih10oc17kh2sh3",          /* stride larger than the filter */
+    "g2mb2ic32ih9oc16kh3",           /* unpadded, Cg % 8 == 0: x read in place, groups */
+    "mb1ic16ih11oc24kh3sh2dh1",      /* unpadded in place, stride 2, dilation 2 */
 };
 
 struct problem {
@@ -158,7 +160,7 @@ Test(conv_avx2, results_do_not_depend_on_the_thread_count)
     const struct ck_conv_backend *be = avx2_or_skip();
     static const char *const shapes[] = {
         "mb2ic32ih16oc64kh3ph1", "mb1ic64ih15oc40kh1sh2", "g3mb1ic36ih11oc12kh3sh2ph1",
-        "mb2ic3ih20oc24kh5ph2",
+        "mb2ic3ih20oc24kh5ph2", "mb2ic64ih14oc48kh1",
     };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         for (int pass = 0; pass < CK_PASS_COUNT; pass++) {
