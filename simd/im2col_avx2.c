@@ -90,15 +90,24 @@ void ck_im2col_pack_cols_s1__avx2(const struct ck_im2col_src *s, size_t k0, size
     ptrdiff_t xoff[CK_GEMM_KC_MAX];
     size_t c = k0 / RS;
     int r = (int)(k0 % RS) / s->S, sx = (int)(k0 % RS) % s->S;
+    ptrdiff_t xoff_lo = PTRDIFF_MAX, xoff_hi = PTRDIFF_MIN;
     for (size_t k = 0; k < kc; k++) {
         hoff[k] = r * s->dh, sidx[k] = sx;
         xoff[k] = (ptrdiff_t)(c * s->HW) + (ptrdiff_t)hoff[k] * s->W + sx * s->dw - s->pl;
+        xoff_lo = xoff[k] < xoff_lo ? xoff[k] : xoff_lo;
+        xoff_hi = xoff[k] > xoff_hi ? xoff[k] : xoff_hi;
         if (++sx == s->S) {
             sx = 0;
             if (++r == s->R)
                 r = 0, c++;
         }
     }
+    /* x of the images these columns read (the group's channels): a panel whose loads
+     * all fall inside it may use plain loads and clear the padding lanes by the mask
+     * (the same values as a masked load, which is slower) */
+    const uintptr_t x_lo = (uintptr_t)(s->x_g + j0 / PQ * s->img_stride);
+    const uintptr_t x_hi = (uintptr_t)(s->x_g + (j0 + nc - 1) / PQ * s->img_stride +
+                                       (size_t)(s->p->C / s->p->groups) * s->HW);
     for (size_t t = 0; t < nc; t += NR) {
         /* the panel's columns j0+t .. as pieces of output rows (1 if Q is a multiple of
          * 16, up to 16 for tiny images); columns past nc get no piece and stay 0 */
@@ -130,6 +139,22 @@ void ck_im2col_pack_cols_s1__avx2(const struct ck_im2col_src *s, size_t k0, size
         float *dst = bp + t * kc;
         if (ns == 1) { /* the common case: the panel is part of one output row */
             const struct seg g = segs[0];
+            const uintptr_t lo = (uintptr_t)g.x_p + (uintptr_t)(xoff_lo * (ptrdiff_t)sizeof(float));
+            const uintptr_t hi = (uintptr_t)g.x_p + (uintptr_t)((xoff_hi + NR) * (ptrdiff_t)sizeof(float));
+            if (lo >= x_lo && hi <= x_hi && lo <= hi) {
+                for (size_t k = 0; k < kc; k++, dst += NR) {
+                    __m256 v0 = _mm256_setzero_ps(), v1 = v0;
+                    if ((unsigned)(g.ih0 + hoff[k]) < (unsigned)s->H) {
+                        const float *at = g.x_p + xoff[k];
+                        v0 = _mm256_and_ps(_mm256_loadu_ps(at), _mm256_castsi256_ps(m0[0][sidx[k]]));
+                        v1 = _mm256_and_ps(_mm256_loadu_ps(at + 8),
+                                           _mm256_castsi256_ps(m1[0][sidx[k]]));
+                    }
+                    _mm256_store_ps(dst, v0);
+                    _mm256_store_ps(dst + 8, v1);
+                }
+                continue;
+            }
             for (size_t k = 0; k < kc; k++, dst += NR) {
                 __m256 v0 = _mm256_setzero_ps(), v1 = v0;
                 if ((unsigned)(g.ih0 + hoff[k]) < (unsigned)s->H) {
