@@ -3,9 +3,9 @@
  * Contract (packed layouts, alpha/beta, edges) is documented once in src/gemm.c and is
  * the same as ck_sgemm_ukernel_6x16__ref. Register use: 12 ymm accumulators (6 rows x
  * 2 vectors of 8 columns), 2 for the B row, 1 for the broadcast A element = 15 of 16.
- * Per k: 2 aligned loads + 6 broadcasts for 12 FMAs, which fits Zen 1's one 256-bit
- * FMA and ~one 256-bit load per cycle. Full 16-column tiles only; a variant stores
- * only the first mr rows (the bottom edge of C); the driver handles the other edges.
+ * Per k: 2 loads + 6 broadcasts for 12 FMAs, which fits Zen 1's one 256-bit FMA and
+ * ~one 256-bit load per cycle. A variant does partial tiles: the FMAs of rows past mr
+ * (and of columns 8..15 when nr <= 8) are not done, columns past nr are masked.
  * The packers turn 16 k-contiguous columns into one B panel and 6 k-contiguous rows
  * into one A sliver, 8x8 register transposes at a time.
  */
@@ -16,32 +16,46 @@
 
 #define CK_FMA_ROW(i)                                                                     \
     do {                                                                                  \
-        const __m256 a_i = _mm256_broadcast_ss(a + (i));                                  \
-        c##i##0 = _mm256_fmadd_ps(a_i, b0, c##i##0);                                      \
-        c##i##1 = _mm256_fmadd_ps(a_i, b1, c##i##1);                                      \
+        if ((i) < mr) {                                                                   \
+            const __m256 a_i = _mm256_broadcast_ss(a + (i));                              \
+            c##i##0 = _mm256_fmadd_ps(a_i, b0, c##i##0);                                  \
+            if (!half)                                                                    \
+                c##i##1 = _mm256_fmadd_ps(a_i, b1, c##i##1);                              \
+        }                                                                                 \
     } while (0)
 
+/* Row i of the tile: columns 0..7 from c_i0, 8..15 from c_i1; m0/m1 mask the columns
+ * past nr (masked lanes are neither read nor written). */
 #define CK_STORE_ROW(i)                                                                   \
     do {                                                                                  \
-        float *c_i = c + (i) * ldc;                                                       \
-        if (beta == 0.0f) {                                                               \
-            _mm256_storeu_ps(c_i, _mm256_mul_ps(c##i##0, va));                            \
-            _mm256_storeu_ps(c_i + 8, _mm256_mul_ps(c##i##1, va));                        \
-        } else {                                                                          \
-            _mm256_storeu_ps(c_i, _mm256_fmadd_ps(c##i##0, va,                            \
-                                                  _mm256_mul_ps(vb, _mm256_loadu_ps(c_i)))); \
-            _mm256_storeu_ps(c_i + 8,                                                     \
-                             _mm256_fmadd_ps(c##i##1, va,                                 \
-                                             _mm256_mul_ps(vb, _mm256_loadu_ps(c_i + 8)))); \
+        if ((i) < mr) {                                                                   \
+            float *c_i = c + (i) * ldc;                                                   \
+            __m256 v0 = _mm256_mul_ps(c##i##0, va), v1 = _mm256_mul_ps(c##i##1, va);      \
+            if (beta != 0.0f) {                                                           \
+                v0 = _mm256_fmadd_ps(vb, full ? _mm256_loadu_ps(c_i)                      \
+                                              : _mm256_maskload_ps(c_i, m0), v0);         \
+                if (!half)                                                                \
+                    v1 = _mm256_fmadd_ps(vb, full ? _mm256_loadu_ps(c_i + 8)              \
+                                                  : _mm256_maskload_ps(c_i + 8, m1), v1); \
+            }                                                                             \
+            if (full) {                                                                   \
+                _mm256_storeu_ps(c_i, v0);                                                \
+                _mm256_storeu_ps(c_i + 8, v1);                                            \
+            } else {                                                                      \
+                _mm256_maskstore_ps(c_i, m0, v0);                                         \
+                if (!half)                                                                \
+                    _mm256_maskstore_ps(c_i + 8, m1, v1);                                 \
+            }                                                                             \
         }                                                                                 \
     } while (0)
 
 /* a is the packed sliver (kc x 6, a[k*6 + i]), b the packed panel (kc x 16, 32-byte
- * aligned, b[k*16 + j]), c the tile with row stride ldc; only its first mr rows are
- * stored (the others are computed from zero padding and dropped). */
+ * aligned, b[k*16 + j]), c the tile with row stride ldc. Only rows i < mr and columns j < nr of C are read or written; mr and half
+ * (nr <= 8: the right half is not computed) are constants in every instantiation, so
+ * the FMAs of rows past mr are compiled out. */
 static inline __attribute__((always_inline)) void
-kernel_6x16(size_t kc, const float *a, const float *b, float *c, size_t ldc, float alpha,
-            float beta, size_t mr)
+kernel_6x16(size_t kc, const float *a, const float *b, float *c, size_t ldc,
+            float alpha, float beta, const int mr, const int half, size_t nr)
 {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -49,13 +63,14 @@ kernel_6x16(size_t kc, const float *a, const float *b, float *c, size_t ldc, flo
     __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
     __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-    for (size_t i = 0; i < mr; i++)
+    for (int i = 0; i < mr; i++)
         _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0),
             _mm_prefetch((const char *)(c + i * ldc + 15), _MM_HINT_T0);
 
 #pragma GCC unroll 4
     for (size_t k = 0; k < kc; k++) {
-        const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+        const __m256 b0 = _mm256_load_ps(b);
+        const __m256 b1 = half ? b0 : _mm256_load_ps(b + 8);
         CK_FMA_ROW(0);
         CK_FMA_ROW(1);
         CK_FMA_ROW(2);
@@ -66,30 +81,51 @@ kernel_6x16(size_t kc, const float *a, const float *b, float *c, size_t ldc, flo
         b += 16;
     }
 
+    const int full = nr == 16;
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nr), lane);
+    const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nr - 8), lane);
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     CK_STORE_ROW(0);
-    if (mr > 1)
-        CK_STORE_ROW(1);
-    if (mr > 2)
-        CK_STORE_ROW(2);
-    if (mr > 3)
-        CK_STORE_ROW(3);
-    if (mr > 4)
-        CK_STORE_ROW(4);
-    if (mr > 5)
-        CK_STORE_ROW(5);
+    CK_STORE_ROW(1);
+    CK_STORE_ROW(2);
+    CK_STORE_ROW(3);
+    CK_STORE_ROW(4);
+    CK_STORE_ROW(5);
 }
 
 void ck_sgemm_ukernel_6x16__avx2(size_t kc, const float *a, const float *b, float *c,
                                  size_t ldc, float alpha, float beta)
 {
-    kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6);
+    kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 0, 16);
 }
 
-void ck_sgemm_ukernel_6x16_rows__avx2(size_t kc, const float *a, const float *b, float *c,
-                                      size_t ldc, float alpha, float beta, size_t mr)
+#define CK_EDGE_CASE(m)                                                                   \
+    case m:                                                                               \
+        if (nr <= 8)                                                                      \
+            kernel_6x16(kc, a, b, c, ldc, alpha, beta, m, 1, nr);                     \
+        else                                                                              \
+            kernel_6x16(kc, a, b, c, ldc, alpha, beta, m, 0, nr);                     \
+        return
+
+void ck_sgemm_ukernel_6x16_part__avx2(size_t kc, const float *a, const float *b, float *c,
+                                      size_t ldc, float alpha, float beta,
+                                      size_t mr, size_t nr)
 {
-    kernel_6x16(kc, a, b, c, ldc, alpha, beta, mr);
+    switch (mr) {
+        CK_EDGE_CASE(1);
+        CK_EDGE_CASE(2);
+        CK_EDGE_CASE(3);
+        CK_EDGE_CASE(4);
+        CK_EDGE_CASE(5);
+    default:
+        if (nr <= 8)
+            kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 1, nr);
+        else if (nr < 16)
+            kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 0, nr);
+        else
+            kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 0, 16);
+    }
 }
 
 /* cols[j] is column j of the panel (contiguous along k); bp is kc rows of 16. */

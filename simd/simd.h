@@ -12,9 +12,11 @@
 /* GEMM micro-kernel, 6x16 tile; contract in src/gemm.c (same as the __ref kernel). */
 void ck_sgemm_ukernel_6x16__avx2(size_t kc, const float *a, const float *b, float *c,
                                  size_t ldc, float alpha, float beta);
-/* The same, storing only rows 0 .. mr-1 (1 <= mr <= 6) of the tile. */
-void ck_sgemm_ukernel_6x16_rows__avx2(size_t kc, const float *a, const float *b, float *c,
-                                      size_t ldc, float alpha, float beta, size_t mr);
+/* The same for rows 0 .. mr-1 and columns 0 .. nr-1 of the tile only (1 <= mr <= 6,
+ * 1 <= nr <= 16; nothing else of C is read or written). */
+void ck_sgemm_ukernel_6x16_part__avx2(size_t kc, const float *a, const float *b, float *c,
+                                      size_t ldc, float alpha, float beta, size_t mr,
+                                      size_t nr);
 
 /* B panel packing by 8x8 transposes: bp[k*16 + j] = cols[j][k] (cols[j] contiguous
  * along k, NULL = zero column), k < kc; contract of ck_gemm_pack_panel_t (gemm.h). */

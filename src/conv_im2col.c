@@ -9,7 +9,7 @@
  *   backward-data     the explicit lowering of conv_lowering.c (col2im needs the columns)
  * 1x1 filters with stride 1 and no padding read x directly. Workspace: forward and
  * backward-weights need only the GEMM's packed blocks (at most threads x
- * CK_GEMM_WS_PER_THREAD bytes, about 4.1 MiB a thread); backward-data adds a column
+ * CK_GEMM_WS_PER_THREAD bytes, about 5.2 MiB a thread); backward-data adds a column
  * buffer of at most CK_LOWERING_CHUNK_BYTES (4 MiB; more only if Cg*R*S > 65536).
  * Supports every valid problem; bit-identical results for any thread count.
  */

@@ -33,26 +33,32 @@
  *   (one broadcast per a element; a[k*6 + i] is row i, step k)
  *
  *   Edges: the packers zero-pad a partial sliver (fewer than MR rows) and a partial
- *   panel (fewer than NR columns), so the kernel always computes a full tile. A tile
- *   with fewer rows but 16 plain columns goes to the AVX2 kernel's variant that stores
- *   only mr rows. Any other partial tile, or one that is not a plain row-strided block
- *   of C (a column-block boundary of a view runs through it), is computed into a 6x16
- *   stack tile with alpha=1, beta=0 and the valid part merged: one extra pass over
- *   <= 96 floats per tile per kc block, never a scalar k loop.
+ *   panel (fewer than NR columns). A partial tile of plain row-strided C goes to the AVX2
+ *   kernel's variant that computes only its mr rows (the FMAs of the padding rows are
+ *   compiled out; M = 32 is 5 x 6 + 2) and stores its nr columns by masked stores. Any
+ *   other partial tile, or one that is not a plain row-strided block of C (a column-
+ *   block boundary of a view runs through it), is computed into a 6x16 stack tile with
+ *   alpha=1, beta=0 and the valid part merged: one extra pass over <= 96 floats per tile
+ *   per kc block, never a scalar k loop.
  *
  * ---- Cache blocking (timed on AMD Zen 4: 32 KiB L1d, 1 MiB L2, 2 ymm FMAs a cycle) ----
- *   KC = 256: one B micro-panel is KC*NR*4 = 16 KiB, half of L1d, and survives while
+ *   KC = 320: one B micro-panel is at most KC*NR*4 = 20 KiB of L1d and survives while
  *             the kernel streams A slivers past it. K is split into equal blocks of at
- *             most KC (K = 288 gives 2 x 144, not 256 + 32) - a function of K only,
- *             so every thread count sums the same partial products in the same order.
- *             (320 and 384 measured no better, within the host's noise.)
- *   MC = 144: a packed A block is MC*KC*4 = 144 KiB, in L2 (BLIS's Zen value).
+ *             most KC - a function of K only, so every thread count sums the same
+ *             partial products in the same order. 320 rather than 256 keeps K = 288 (a
+ *             3x3 layer with 32 channels) in one block (not 2 x 144, which stores and
+ *             reloads every C tile twice): im2col conv2 82.7 -> 93.9 GFLOP/s by CPU
+ *             time, 1024^3 and 2048^3 unchanged.
+ *   MC = 144: a packed A block is MC*KC*4 = 180 KiB, in L2 (BLIS's Zen value).
  *   NC = 4080 (BLIS Zen) for a stored B: long rows keep the hardware prefetcher busy
  *             while B is packed row by row (768 made 64x16384x288 ~15% slower, because
  *             its B rows were then 3 KiB runs 64 KiB apart). A computed B (bsrc: im2col
  *             from x) uses NC = 768 instead: the packer writes the block itself, and a
- *             KC*768*4 = 768 KiB block stays in L2 for the kernel to read back.
- *   Workspace per thread: MC*KC + KC*NC floats at most (144 KiB + 4 MiB), shrunk to
+ *             KC*768*4 block stays in L2 for the kernel to read back - or, when a
+ *             thread's rows fit one MC block and all of its A (rows x K, at most MC*KC
+ *             floats) is packed once up front, NC = 48: three panels written by the
+ *             packer and read back by the kernel while still in L1.
+ *   Workspace per thread: MC*KC + KC*NC floats at most (180 KiB + 5.1 MiB), shrunk to
  *   the problem (CK_GEMM_WS_PER_THREAD). The 6x16 kernel alone reaches ~97% of the
  *   FMA peak with its operands in L1; 1024^3 and 2048^3 reach ~90%.
  *
@@ -92,8 +98,11 @@ enum {
     MC = 144,
     NC = 4080,
     NC_BSRC = 768,
+    NC_BSRC_SHORT = 48,
+    A_ALL_MAX = MC * KC, /* keeps the workspace bound of gemm.h */
 };
-_Static_assert(MC % MR == 0 && NC % NR == 0 && NC_BSRC % NR == 0 && NC_BSRC <= NC,
+_Static_assert(MC % MR == 0 && NC % NR == 0 && NC_BSRC % NR == 0 && NC_BSRC <= NC &&
+                   NC_BSRC_SHORT % NR == 0,
                "blocks hold whole tiles");
 
 /* Problems with M*N*K at most this take the unpacked loop (see gemm_small). Measured
@@ -335,28 +344,37 @@ static void macro_kernel(const struct ck_gemm_args *g, ukernel_fn ukernel, size_
     size_t roff[MC], coff[NR];
     fill_offsets(&g->lc.row, ic, mc, roff);
     _Alignas(32) float tile[MR * NR];
+#ifdef CONVKIT_HAVE_AVX2
+    const int part_ok = ukernel == ck_sgemm_ukernel_6x16__avx2;
+#endif
     /* Loop 2: the NR-wide micro-panels of packed B; each stays in L1 for loop 1. */
     for (size_t jr = 0; jr < nc; jr += NR) {
         const size_t nr = CK_MIN((size_t)NR, nc - jr);
         fill_offsets(&g->lc.col, jc + jr, nr, coff);
-        const int cols_ok = nr == NR && unit_run(coff, NR);
+        const int cols_unit = unit_run(coff, nr), cols_ok = nr == NR && cols_unit;
         const float *b_p = bp + jr * kc;
+        if (jr + NR < nc) { /* C of the next panel: each tile's kernel is too short to hide
+                             * a cache miss on its C rows when kc is small */
+            const size_t c1 = idx_off(&g->lc.col, jc + jr + NR);
+            for (size_t r = 0; r < mc; r++)
+                __builtin_prefetch(g->c + roff[r] + c1, 1, 3);
+        }
         /* Loop 1: the MR-tall slivers of packed A (from L2) against that panel. */
         for (size_t ir = 0; ir < mc; ir += MR) {
             const size_t mr = CK_MIN((size_t)MR, mc - ir);
             const size_t *ro = roff + ir;
             const float *a_s = ap + ir * kc;
             /* C's rows of this tile equally spaced, its columns one run */
-            int even = cols_ok;
+            int even = cols_unit;
             const size_t ldc = mr > 1 ? ro[1] - ro[0] : NR;
             for (size_t r = 2; even && r < mr; r++)
                 even = ro[r] - ro[r - 1] == ldc;
-            if (even && mr == MR) {
+            if (even && mr == MR && nr == NR) {
                 ukernel(kc, a_s, b_p, g->c + ro[0] + coff[0], ldc, g->alpha, beta);
 #ifdef CONVKIT_HAVE_AVX2
-            } else if (even && ukernel == ck_sgemm_ukernel_6x16__avx2) { /* bottom edge */
-                ck_sgemm_ukernel_6x16_rows__avx2(kc, a_s, b_p, g->c + ro[0] + coff[0], ldc,
-                                                 g->alpha, beta, mr);
+            } else if (even && part_ok) { /* bottom and right edges */
+                ck_sgemm_ukernel_6x16_part__avx2(kc, a_s, b_p, g->c + ro[0] + coff[0], ldc,
+                                                 g->alpha, beta, mr, nr);
 #endif
             } else {
                 ukernel(kc, a_s, b_p, tile, NR, 1.0f, 0.0f);
@@ -375,6 +393,7 @@ struct plan {
     size_t mt, nt;         /* MR-row / NR-column tiles of C */
     size_t kcb, mcb, ncb;  /* block sizes */
     size_t a_fl, b_fl;     /* packed floats per thread (multiples of 16) */
+    int a_all;             /* 1: a thread's rows fit one MC block, packed for all of K */
 };
 
 static int omp_threads(void)
@@ -431,8 +450,11 @@ static struct plan make_plan(const struct ck_gemm_args *g, int T)
     pl.mcb = CK_MIN((size_t)MC, rows);
     if (rows > MC) /* balance MC blocks, in whole tiles */
         pl.mcb = round_up((rows + (rows + MC - 1) / MC - 1) / ((rows + MC - 1) / MC), MR);
-    pl.ncb = CK_MIN((size_t)(g->bsrc ? NC_BSRC : NC), cols);
-    pl.a_fl = round_up(pl.mcb * pl.kcb, 16);
+    /* A thread's whole A (one MC block, all k blocks) packed once, if small: then the
+     * column blocks can be short without repacking A for each of them. */
+    pl.a_all = rows <= MC && rows * K <= A_ALL_MAX;
+    pl.ncb = CK_MIN((size_t)(g->bsrc ? (pl.a_all ? NC_BSRC_SHORT : NC_BSRC) : NC), cols);
+    pl.a_fl = round_up(pl.mcb * (pl.a_all ? K : pl.kcb), 16);
     pl.b_fl = round_up(pl.kcb * pl.ncb, 16);
     return pl;
 }
@@ -446,7 +468,10 @@ static void run_rect(const struct ck_gemm_args *g, const struct plan *pl, int t,
     const size_t m1 = CK_MIN((size_t)g->M, pl->mt * (im + 1) / pl->tm * MR);
     const size_t n0 = CK_MIN((size_t)g->N, pl->nt * in / pl->tn * NR);
     const size_t n1 = CK_MIN((size_t)g->N, pl->nt * (in + 1) / pl->tn * NR);
-    const size_t K = (size_t)g->K;
+    const size_t K = (size_t)g->K, mr_all = round_up(m1 - m0, MR);
+    if (pl->a_all) /* k block pc at ap + pc*mr_all (all blocks but the last are kcb) */
+        for (size_t pc = 0; pc < K; pc += pl->kcb)
+            pack_a(g, m0, m1 - m0, pc, CK_MIN(pl->kcb, K - pc), ap + pc * mr_all);
     for (size_t jc = n0; jc < n1; jc += pl->ncb) {
         const size_t nc = CK_MIN(pl->ncb, n1 - jc);
         for (size_t pc = 0; pc < K; pc += pl->kcb) {
@@ -455,9 +480,10 @@ static void run_rect(const struct ck_gemm_args *g, const struct plan *pl, int t,
             pack_b(g, pc, kc, jc, nc, bp);
             for (size_t ic = m0; ic < m1; ic += pl->mcb) {
                 const size_t mc = CK_MIN(pl->mcb, m1 - ic);
-                pack_a(g, ic, mc, pc, kc, ap);
-                macro_kernel(g, ukernel, ic, mc, jc, nc, kc, ap, bp, beta,
-                             pc + kc == K ? g->row_add : NULL);
+                if (!pl->a_all)
+                    pack_a(g, ic, mc, pc, kc, ap);
+                macro_kernel(g, ukernel, ic, mc, jc, nc, kc, pl->a_all ? ap + pc * mr_all : ap,
+                             bp, beta, pc + kc == K ? g->row_add : NULL);
             }
         }
     }

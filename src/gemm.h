@@ -17,7 +17,7 @@
 #define CK_GEMM_MR 6
 #define CK_GEMM_NR 16
 /* The largest k block the driver packs (its KC): the kc of every packer call. */
-#define CK_GEMM_KC_MAX 256
+#define CK_GEMM_KC_MAX 320
 /* Upper bound of the workspace one thread needs: (MC*KC + KC*NC) floats (gemm.c). */
 #define CK_GEMM_WS_PER_THREAD ((size_t)(144 + 4080) * CK_GEMM_KC_MAX * 4)
 
@@ -76,8 +76,8 @@ struct ck_gemm_layout ck_gemm_layout_rm(enum ck_gemm_trans t, size_t ld);
 /* Workspace (bytes) ck_sgemm_ex needs with the current omp_get_max_threads(). It is
  * 0 for problems taking the small path; otherwise per thread one packed A block
  * (<= MC x KC floats) and one packed B block (<= KC x NC floats), each shrunk to the
- * problem. Bounded by threads * (MC*KC + KC*NC) * 4 bytes = threads * 4,325,376 bytes
- * (CK_GEMM_WS_PER_THREAD, about 4.1 MiB a thread).
+ * problem. Bounded by threads * (MC*KC + KC*NC) * 4 bytes = threads * 5,406,720 bytes
+ * (CK_GEMM_WS_PER_THREAD, about 5.2 MiB a thread).
  * A smaller workspace makes the call use fewer threads (results do not change). */
 size_t ck_sgemm_ex_workspace_size(const struct ck_gemm_args *g);
 
