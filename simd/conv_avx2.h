@@ -61,6 +61,11 @@ struct ck_dconv_wgrad {
 };
 void ck_dconv_wgrad__avx2(const struct ck_dconv_wgrad *job);
 
+/* Bias-gradient sums over npix blocked pixels d[npix][8], in double: pixel px goes to
+ * acc[px % 4] for px < npix / 4 * 4, the rest to acc[0]; acc[u][lane] += d[px*8 + lane]
+ * in increasing px. */
+void ck_dconv_bias_sum__avx2(const float *d, size_t npix, double acc[4][8]);
+
 /* Layout conversion of npix pixels, one 8x8 transpose per 8 pixels:
  * pack:   dst[i*8 + c] = c < nc ? src[c*src_ch + i] : 0      (planes -> NCHW8c)
  * unpack: dst[c*dst_ch + i] = src[i*8 + c] for c < nc        (NCHW8c -> planes) */

@@ -5,7 +5,8 @@
  * The tile is NKB blocks of 8 output channels x NIT items (input channel at a filter
  * tap), NKB*NIT <= 12 accumulators: per output pixel NKB vector loads of dy and NIT
  * broadcasts of x feed NKB*NIT FMAs, like a 16x6 GEMM tile whose reduction runs over
- * pixels. No layout conversion, no bounds checks, no threading here.
+ * pixels. Also the bias-gradient sums. No layout conversion, no bounds checks, no
+ * threading here.
  */
 #include <immintrin.h>
 
@@ -76,4 +77,25 @@ static const wgrad_fn wgrad_fns[4][12] = {
 void ck_dconv_wgrad__avx2(const struct ck_dconv_wgrad *a)
 {
     wgrad_fns[a->nkb - 1][a->nitem - 1](a);
+}
+
+void ck_dconv_bias_sum__avx2(const float *d, size_t npix, double acc[4][8])
+{
+    __m256d lo[4], hi[4];
+    for (int u = 0; u < 4; u++)
+        lo[u] = _mm256_loadu_pd(acc[u]), hi[u] = _mm256_loadu_pd(acc[u] + 4);
+    size_t px = 0;
+    for (; px + 4 <= npix; px += 4)
+        for (int u = 0; u < 4; u++) {
+            const __m256 v = _mm256_loadu_ps(d + (px + u) * 8);
+            lo[u] = _mm256_add_pd(lo[u], _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+            hi[u] = _mm256_add_pd(hi[u], _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+        }
+    for (; px < npix; px++) {
+        const __m256 v = _mm256_loadu_ps(d + px * 8);
+        lo[0] = _mm256_add_pd(lo[0], _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+        hi[0] = _mm256_add_pd(hi[0], _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+    }
+    for (int u = 0; u < 4; u++)
+        _mm256_storeu_pd(acc[u], lo[u]), _mm256_storeu_pd(acc[u] + 4, hi[u]);
 }

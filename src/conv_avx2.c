@@ -83,6 +83,7 @@ static void geom_init(struct geom *g, const struct ck_conv_params *p, enum ck_co
 struct bufs {
     float *x, *dy, *w, *out, *bias;
     ptrdiff_t *tap_src, *tap_w, *item;
+    double *bsum; /* backward-weights: per dy block, [4][8] partial bias-gradient sums */
     int *phase; /* backward-data: taps of phase ph are [phase[ph], phase[ph+1]) */
 };
 
@@ -114,7 +115,7 @@ static size_t take(size_t *off, size_t n)
 static size_t carve(const struct geom *g, enum ck_conv_pass pass, void *base, struct bufs *b)
 {
     const size_t f = sizeof(float), nx = (size_t)g->N * g->G;
-    size_t x = 0, dy = 0, w = 0, out = 0, bias = 0, ts = 0, tw = 0, item = 0, ph = 0;
+    size_t x = 0, dy = 0, w = 0, out = 0, bias = 0, ts = 0, tw = 0, item = 0, ph = 0, bs = 0;
     size_t off = 0;
     if (pass == CK_PASS_FORWARD || pass == CK_PASS_BACKWARD_WEIGHTS) {
         x = take(&off, g->planar ? 0 : mul_sat(prod(nx, g->XB, g->xblk, 1), f));
@@ -135,6 +136,7 @@ static size_t carve(const struct geom *g, enum ck_conv_pass pass, void *base, st
     } else {
         dy = take(&off, prod(nx * g->KB, (size_t)g->P * g->Q, 8, f));
         item = take(&off, mul_sat(g->items, sizeof(ptrdiff_t)));
+        bs = take(&off, prod(nx, g->KB, 32, sizeof(double)));
     }
     if (off == SIZE_MAX || off > SIZE_MAX - 64)
         return SIZE_MAX;
@@ -152,7 +154,8 @@ static size_t carve(const struct geom *g, enum ck_conv_pass pass, void *base, st
         if (pass != CK_PASS_BACKWARD_WEIGHTS)
             b->tap_src = (ptrdiff_t *)(a + ts), b->tap_w = (ptrdiff_t *)(a + tw);
         else
-            b->dy = (float *)(a + dy), b->item = (ptrdiff_t *)(a + item);
+            b->dy = (float *)(a + dy), b->item = (ptrdiff_t *)(a + item),
+            b->bsum = (double *)(a + bs);
     }
     return off + 64;
 }
@@ -243,9 +246,11 @@ static void pack_x(const struct geom *g, const float *x, float *xb)
 }
 
 /* dyb = dy (N,K,P,Q) blocked per group, [N][G][KB][rows][cols][8] with the dy pixel (0,0)
- * at (top, left) of a rows x cols plane. */
+ * at (top, left) of a rows x cols plane. With bsum, each block's [4][8] partial bias-gradient
+ * sums (ck_dconv_bias_sum__avx2 over the whole plane) go to bsum + 32*block while the block
+ * is still in cache. */
 static void pack_dy(const struct geom *g, const float *dy, float *dyb, int rows, int cols,
-                    int top, int left)
+                    int top, int left, double *bsum)
 {
     const size_t pq = (size_t)g->P * g->Q, plane = (size_t)rows * cols * 8;
     const int nblk = g->N * g->G * g->KB;
@@ -255,6 +260,11 @@ static void pack_dy(const struct geom *g, const float *dy, float *dyb, int rows,
         const int k0 = kb * 8, nk = CK_MIN(8, g->Kg - k0);
         pack_block8(dy + ((size_t)ng * g->Kg + k0) * pq, nk, g->P, g->Q, dyb + i * plane, rows,
                     cols, top, left);
+        if (bsum) {
+            double(*acc)[8] = (double(*)[8])(bsum + (size_t)i * 32);
+            memset(acc, 0, 32 * sizeof(double));
+            ck_dconv_bias_sum__avx2(dyb + i * plane, (size_t)rows * cols, acc);
+        }
     }
 }
 
@@ -398,7 +408,7 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
     struct bufs b;
     geom_init(&g, p, CK_PASS_BACKWARD_DATA);
     carve(&g, CK_PASS_BACKWARD_DATA, ws, &b);
-    pack_dy(&g, dy, b.dy, g.Pp, g.Qp, g.dpt, g.dpl);
+    pack_dy(&g, dy, b.dy, g.Pp, g.Qp, g.dpt, g.dpl, NULL);
     pack_w_bwd(&g, w, b.w);
     const ptrdiff_t row8 = (ptrdiff_t)g.Qp * 8;
     int nt = 0;
@@ -478,27 +488,21 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
 
 /* ---- backward-weights ------------------------------------------------------------- */
 
-/* db[k] = sum of dy over (n, p, q), from the blocked dy [N][G][KB][P][Q][8]: per k-block,
- * 4 x 8 double partial sums over pixels mod 4 (independent chains), combined in a fixed
- * order, so the result does not depend on the thread count. */
-static void bias_grad(const struct geom *g, const float *dyb, float *db)
+/* db[k] = sum of dy over (n, p, q), from the per-block partial sums of pack_dy
+ * (bsum[N][G][KB][4][8], double): summed over n in order, then the 4 chains combined in a
+ * fixed order, so the result does not depend on the thread count. */
+static void bias_grad(const struct geom *g, const double *bsum, float *db)
 {
-    const size_t pq = (size_t)g->P * g->Q;
     const int nblk = g->G * g->KB;
     #pragma omp parallel for schedule(static)
     for (int i = 0; i < nblk; i++) {
         const int gi = i / g->KB, kb = i % g->KB;
         double acc[4][8] = {{0.0}};
         for (int n = 0; n < g->N; n++) {
-            const float *d = dyb + (((size_t)n * g->G + gi) * g->KB + kb) * pq * 8;
-            size_t px = 0;
-            for (; px + 4 <= pq; px += 4)
-                for (int u = 0; u < 4; u++)
-                    for (int l = 0; l < 8; l++)
-                        acc[u][l] += d[(px + u) * 8 + l];
-            for (; px < pq; px++)
+            const double *s = bsum + (((size_t)n * g->G + gi) * g->KB + kb) * 32;
+            for (int u = 0; u < 4; u++)
                 for (int l = 0; l < 8; l++)
-                    acc[0][l] += d[px * 8 + l];
+                    acc[u][l] += s[u * 8 + l];
         }
         for (int l = 0; l < 8 && kb * 8 + l < g->Kg; l++)
             db[gi * g->Kg + kb * 8 + l] = (float)((acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l]));
@@ -522,7 +526,7 @@ static enum ck_status avx2_backward_weights(const struct ck_conv_params *p, cons
     const float *xs = g.planar ? x : b.x; /* planar: the kernels read x in place */
     if (!g.planar)
         pack_x(&g, x, b.x);
-    pack_dy(&g, dy, b.dy, g.P, g.Q, 0, 0);
+    pack_dy(&g, dy, b.dy, g.P, g.Q, 0, 0, db ? b.bsum : NULL);
     for (size_t i = 0; i < g.items; i++) {
         const int ci = (int)(i % g.RL), t = (int)(i / g.RL % g.T), xb = (int)(i / ((size_t)g.RL * g.T));
         b.item[i] = (ptrdiff_t)(xb * g.xblk + ci * g.xch +
@@ -576,7 +580,7 @@ static enum ck_status avx2_backward_weights(const struct ck_conv_params *p, cons
             }
     }
     if (db)
-        bias_grad(&g, b.dy, db);
+        bias_grad(&g, b.bsum, db);
     return CK_OK;
 }
 
