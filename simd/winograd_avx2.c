@@ -331,17 +331,8 @@ static void gemm_6x16(size_t kc, const float *a, size_t a_rs, size_t a_cs, const
                       size_t ldb, float *c, size_t ldc, int accumulate)
 {
     __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
-    if (accumulate) {
-        c00 = _mm256_loadu_ps(c), c01 = _mm256_loadu_ps(c + 8);
-        c10 = _mm256_loadu_ps(c + ldc), c11 = _mm256_loadu_ps(c + ldc + 8);
-        c20 = _mm256_loadu_ps(c + 2 * ldc), c21 = _mm256_loadu_ps(c + 2 * ldc + 8);
-        c30 = _mm256_loadu_ps(c + 3 * ldc), c31 = _mm256_loadu_ps(c + 3 * ldc + 8);
-        c40 = _mm256_loadu_ps(c + 4 * ldc), c41 = _mm256_loadu_ps(c + 4 * ldc + 8);
-        c50 = _mm256_loadu_ps(c + 5 * ldc), c51 = _mm256_loadu_ps(c + 5 * ldc + 8);
-    } else {
-        c00 = c01 = c10 = c11 = c20 = c21 = _mm256_setzero_ps();
-        c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
-    }
+    c00 = c01 = c10 = c11 = c20 = c21 = _mm256_setzero_ps();
+    c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
     const float *a0 = a, *a1 = a + a_rs, *a2 = a + 2 * a_rs, *a3 = a + 3 * a_rs;
     const float *a4 = a + 4 * a_rs, *a5 = a + 5 * a_rs;
     for (size_t p = 0, off = 0; p < kc; p++, off += a_cs, b += ldb) {
@@ -359,6 +350,20 @@ static void gemm_6x16(size_t kc, const float *a, size_t a_rs, size_t a_cs, const
         x = _mm256_broadcast_ss(a5 + off);
         c50 = _mm256_fmadd_ps(x, b0, c50), c51 = _mm256_fmadd_ps(x, b1, c51);
     }
+    if (accumulate) {
+        c00 = _mm256_add_ps(_mm256_loadu_ps(c), c00);
+        c01 = _mm256_add_ps(_mm256_loadu_ps(c + 8), c01);
+        c10 = _mm256_add_ps(_mm256_loadu_ps(c + ldc), c10);
+        c11 = _mm256_add_ps(_mm256_loadu_ps(c + ldc + 8), c11);
+        c20 = _mm256_add_ps(_mm256_loadu_ps(c + 2 * ldc), c20);
+        c21 = _mm256_add_ps(_mm256_loadu_ps(c + 2 * ldc + 8), c21);
+        c30 = _mm256_add_ps(_mm256_loadu_ps(c + 3 * ldc), c30);
+        c31 = _mm256_add_ps(_mm256_loadu_ps(c + 3 * ldc + 8), c31);
+        c40 = _mm256_add_ps(_mm256_loadu_ps(c + 4 * ldc), c40);
+        c41 = _mm256_add_ps(_mm256_loadu_ps(c + 4 * ldc + 8), c41);
+        c50 = _mm256_add_ps(_mm256_loadu_ps(c + 5 * ldc), c50);
+        c51 = _mm256_add_ps(_mm256_loadu_ps(c + 5 * ldc + 8), c51);
+    }
     _mm256_storeu_ps(c, c00), _mm256_storeu_ps(c + 8, c01);
     _mm256_storeu_ps(c + ldc, c10), _mm256_storeu_ps(c + ldc + 8, c11);
     _mm256_storeu_ps(c + 2 * ldc, c20), _mm256_storeu_ps(c + 2 * ldc + 8, c21);
@@ -371,13 +376,7 @@ static void gemm_6x8(size_t kc, const float *a, size_t a_rs, size_t a_cs, const 
                      size_t ldb, float *c, size_t ldc, int accumulate)
 {
     __m256 c0, c1, c2, c3, c4, c5;
-    if (accumulate) {
-        c0 = _mm256_loadu_ps(c), c1 = _mm256_loadu_ps(c + ldc);
-        c2 = _mm256_loadu_ps(c + 2 * ldc), c3 = _mm256_loadu_ps(c + 3 * ldc);
-        c4 = _mm256_loadu_ps(c + 4 * ldc), c5 = _mm256_loadu_ps(c + 5 * ldc);
-    } else {
-        c0 = c1 = c2 = c3 = c4 = c5 = _mm256_setzero_ps();
-    }
+    c0 = c1 = c2 = c3 = c4 = c5 = _mm256_setzero_ps();
     const float *a0 = a, *a1 = a + a_rs, *a2 = a + 2 * a_rs, *a3 = a + 3 * a_rs;
     const float *a4 = a + 4 * a_rs, *a5 = a + 5 * a_rs;
     for (size_t p = 0, off = 0; p < kc; p++, off += a_cs, b += ldb) {
@@ -388,6 +387,14 @@ static void gemm_6x8(size_t kc, const float *a, size_t a_rs, size_t a_cs, const 
         c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(a3 + off), b0, c3);
         c4 = _mm256_fmadd_ps(_mm256_broadcast_ss(a4 + off), b0, c4);
         c5 = _mm256_fmadd_ps(_mm256_broadcast_ss(a5 + off), b0, c5);
+    }
+    if (accumulate) {
+        c0 = _mm256_add_ps(_mm256_loadu_ps(c), c0);
+        c1 = _mm256_add_ps(_mm256_loadu_ps(c + ldc), c1);
+        c2 = _mm256_add_ps(_mm256_loadu_ps(c + 2 * ldc), c2);
+        c3 = _mm256_add_ps(_mm256_loadu_ps(c + 3 * ldc), c3);
+        c4 = _mm256_add_ps(_mm256_loadu_ps(c + 4 * ldc), c4);
+        c5 = _mm256_add_ps(_mm256_loadu_ps(c + 5 * ldc), c5);
     }
     _mm256_storeu_ps(c, c0), _mm256_storeu_ps(c + ldc, c1);
     _mm256_storeu_ps(c + 2 * ldc, c2), _mm256_storeu_ps(c + 3 * ldc, c3);

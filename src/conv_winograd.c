@@ -460,7 +460,9 @@ static void wg_transform(const struct plan *pl, const struct wg_block *b, int t,
 }
 
 /* dU[xi][k][c0 .. c0+nr) (+)= sum over the block's nt tiles of Mdy[xi][t][k] * V[xi][t][c]
- * for every k < Kp, 6 rows at a time (a short last sliver is computed on a copy). */
+ * for every k < Kp, 6 rows at a time (a short last sliver is computed on a copy). The
+ * kernel forms the block's sum from zero and adds it to dU: float sums of one block's
+ * tiles, not of all tiles (about half the error). */
 static void wg_products(const struct plan *pl, int xi, int c0, int nt, int first,
                         const float *V, const float *Mdy, float *dU)
 {
@@ -551,12 +553,14 @@ static enum ck_status run_wg(const struct plan *pl, const float *x, const float 
                 for (int t = 0; t < nt; t++)
                     wg_transform(pl, &b, t, xb, dyb, V, Mdy);
                 /* each (point, 16 columns of dU) sums its tiles in tile order, whichever
-                 * thread owns it: results do not depend on the thread count */
-                #pragma omp for collapse(2) schedule(static)
+                 * thread owns it: results do not depend on the thread count. No barrier
+                 * after it: the next block's packing writes only xb and dyb. */
+                #pragma omp for collapse(2) schedule(static) nowait
                 for (int xi = 0; xi < pl->A2; xi++)
                     for (int cp = 0; cp < npan; cp++)
                         wg_products(pl, xi, cp * NR, nt, r0 == 0, V, Mdy, dU);
             }
+            #pragma omp barrier
             #pragma omp for schedule(static) nowait
             for (int k = 0; k < pl->Co; k++)
                 wg_back_transform(pl, dU, k, dw + (size_t)(g * pl->Co + k) * pl->Ci * 9);

@@ -164,7 +164,7 @@ static void gemm_portable(size_t kc, const float *a, size_t a_rs, size_t a_cs, c
     float acc[MR][NR];
     for (int i = 0; i < MR; i++)
         for (int j = 0; j < nr; j++)
-            acc[i][j] = accumulate ? c[i * ldc + j] : 0.0f;
+            acc[i][j] = 0.0f;
     for (size_t p = 0; p < kc; p++) {
         const float *b_p = b + p * ldb;
         for (int i = 0; i < MR; i++) {
@@ -175,7 +175,7 @@ static void gemm_portable(size_t kc, const float *a, size_t a_rs, size_t a_cs, c
     }
     for (int i = 0; i < MR; i++)
         for (int j = 0; j < nr; j++)
-            c[i * ldc + j] = acc[i][j];
+            c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
 }
 
 /* One set of portable wrappers per variant (the table needs plain function pointers). */

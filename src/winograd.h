@@ -156,8 +156,9 @@ typedef void (*ck_wino_dy_fn)(const float *d, size_t d_rs, float *v, size_t v_xs
 
 /* The products in the Winograd domain: a 6 x nr tile (nr = 16 or 8) of C,
  *   c[i*ldc + j] = (accumulate ? c[i*ldc + j] : 0) + sum_{p<kc} a[i*a_rs + p*a_cs] * b[p*ldb + j]
- * summed in order p = 0, 1, ... (so splitting p over calls with accumulate = 1 gives the
- * same result). A is read by broadcasts, so any strides work; all 6 rows are read. */
+ * where the sum is formed from zero in order p = 0, 1, ... and then added to c (so a
+ * long sum split over calls with accumulate = 1 adds partial sums: shorter float
+ * chains). A is read by broadcasts, so any strides work; all 6 rows are read. */
 typedef void (*ck_wino_gemm_fn)(size_t kc, const float *a, size_t a_rs, size_t a_cs,
                                 const float *b, size_t ldb, float *c, size_t ldc, int nr,
                                 int accumulate);
