@@ -217,32 +217,43 @@ static void unpack_block8(const float *src, int nc, int P, int Q, int p0, int p1
                            (ptrdiff_t)P * Q);
 }
 
+/* The x copy is made of units: 8-channel blocks [Hp][Wp][8] (blocked) or channel planes
+ * [Hp][Wp] (flat); the units of image-group ng are ng*x_units(g) and the following ones. */
+static int x_units(const struct geom *g)
+{
+    return g->flat ? g->Cg : g->CB;
+}
+
+static size_t x_unit_size(const struct geom *g)
+{
+    return g->flat ? (size_t)g->Hp * g->Wp : g->xblk;
+}
+
+/* Unit i of the copy of x (N,C,H,W), padding materialised, into d. */
+static void pack_x_unit(const struct geom *g, const float *x, int i, float *d)
+{
+    const size_t hw = (size_t)g->H * g->W;
+    if (!g->flat) {
+        const int cb = i % g->CB, ng = i / g->CB; /* ng = n*G + group */
+        const int c0 = cb * 8, nc = CK_MIN(8, g->Cg - c0);
+        pack_block8(x + ((size_t)ng * g->Cg + c0) * hw, nc, g->H, g->W, d, g->Hp, g->Wp, g->pt,
+                    g->pl);
+        return;
+    }
+    memset(d, 0, (size_t)g->Hp * g->Wp * sizeof(float));
+    for (int h = 0; h < g->H; h++)
+        memcpy(d + (size_t)(g->pt + h) * g->Wp + g->pl, x + i * hw + (size_t)h * g->W,
+               (size_t)g->W * sizeof(float));
+}
+
 /* xb = x (N,C,H,W) blocked per group with the padding materialised:
  * [N][G][XB][Hp][Wp][8] (blocked) or [N][G][Cg][Hp][Wp] (flat). */
 static void pack_x(const struct geom *g, const float *x, float *xb)
 {
-    const size_t hw = (size_t)g->H * g->W;
-    if (!g->flat) {
-        const int nblk = g->N * g->G * g->CB;
-        #pragma omp parallel for schedule(static)
-        for (int i = 0; i < nblk; i++) {
-            const int cb = i % g->CB, ng = i / g->CB; /* ng = n*G + group */
-            const int c0 = cb * 8, nc = CK_MIN(8, g->Cg - c0);
-            const float *src = x + ((size_t)ng * g->Cg + c0) * hw;
-            pack_block8(src, nc, g->H, g->W, xb + (size_t)i * g->xblk, g->Hp, g->Wp, g->pt,
-                        g->pl);
-        }
-        return;
-    }
-    const int nplane = g->N * g->C;
+    const int n = g->N * g->G * x_units(g);
     #pragma omp parallel for schedule(static)
-    for (int i = 0; i < nplane; i++) {
-        float *d = xb + (size_t)i * g->Hp * g->Wp;
-        memset(d, 0, (size_t)g->Hp * g->Wp * sizeof(float));
-        for (int h = 0; h < g->H; h++)
-            memcpy(d + (size_t)(g->pt + h) * g->Wp + g->pl, x + i * hw + (size_t)h * g->W,
-                   (size_t)g->W * sizeof(float));
-    }
+    for (int i = 0; i < n; i++)
+        pack_x_unit(g, x, i, xb + (size_t)i * x_unit_size(g));
 }
 
 /* dyb = dy (N,K,P,Q) blocked per group, [N][G][KB][rows][cols][8] with the dy pixel (0,0)
@@ -328,9 +339,47 @@ static int row_blocks(int items, int rows)
 
 /* ---- forward ------------------------------------------------------------------------ */
 
+/* Forward of output blocks kb0..kb0+nob-1 of image-group ng (group gi), output rows
+ * p0..p1-1: xi is that image's x copy, yb its blocked output [nob][P][Q][8] from block
+ * kb0 on. The reduction runs in chunks whose weights stay in L1 (the same chunks for
+ * every caller, so the sums do not depend on the work split); then yb goes to y. */
+static void fwd_piece(const struct geom *g, const struct bufs *b, const float *xi, float *yb,
+                      float *y, size_t ng, int gi, int kb0, int nob, int p0, int p1)
+{
+    const int nob_max = CK_MIN(FWD_NOB, g->KB);
+    const size_t wblk = (size_t)g->T * g->RL * 8; /* weight floats per (kb, xb) */
+    const int chunk = CK_MAX(1, (int)(L1_WEIGHT_BYTES / (nob_max * wblk * sizeof(float))));
+    const size_t pq8 = (size_t)g->P * g->Q * 8;
+    for (int cb0 = 0; cb0 < g->XB; cb0 += chunk) {
+        struct ck_dconv_row job = {
+            .src = xi + cb0 * g->xblk + (size_t)p0 * g->sh * g->Wp * g->xpix,
+            .w = b->w + ((size_t)gi * g->KB + kb0) * g->items * 8 + cb0 * wblk * nob,
+            .bias = b->bias + ((size_t)gi * g->KB + kb0) * 8,
+            .dst = yb + (size_t)p0 * g->Q * 8,
+            .tap_src = b->tap_src, .tap_w = b->tap_w,
+            .ntap = g->T, .nblk = CK_MIN(chunk, g->XB - cb0), .blk_len = g->RL,
+            .npix = g->Q, .nrow = p1 - p0, .nob = nob, .accumulate = cb0 > 0,
+            .src_blk = (ptrdiff_t)g->xblk, .src_ch = (ptrdiff_t)g->xch,
+            .src_pix = (ptrdiff_t)(g->sw * g->xpix),
+            .src_row = (ptrdiff_t)((size_t)g->sh * g->Wp * g->xpix),
+            .w_blk = (ptrdiff_t)(wblk * nob), .dst_pix = 8,
+            .dst_row = (ptrdiff_t)g->Q * 8, .dst_ob = (ptrdiff_t)pq8,
+        };
+        ck_dconv_row__avx2(&job);
+    }
+    for (int ob = 0; ob < nob; ob++) {
+        const int k0 = (kb0 + ob) * 8;
+        unpack_block8(yb + ob * pq8, CK_MIN(8, g->Kg - k0), g->P, g->Q, p0, p1,
+                      y + (ng * g->Kg + k0) * (pq8 / 8));
+    }
+}
+
 /* x is (N,C,H,W), w is (K,C/G,R,S), bias is (K) or NULL, y is (N,K,P,Q).
- * Work item = (image, group, NOB output blocks, block of output rows); its output is
- * computed over reduction chunks that keep the chunk's weights in L1, then converted. */
+ * With at least 4 image-groups per thread, a work item is one image-group: its thread
+ * copies x into its own slot (the x and output regions of image-group tid, so no extra
+ * workspace) and computes every output block from there while the copy is in L2.
+ * Otherwise x is copied up front and a work item is (image, group, NOB output blocks,
+ * block of output rows). */
 static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *x,
                                    const float *w, const float *bias, float *y, void *ws,
                                    size_t ws_size)
@@ -340,7 +389,6 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
     struct bufs b;
     geom_init(&g, p, CK_PASS_FORWARD);
     carve(&g, CK_PASS_FORWARD, ws, &b);
-    pack_x(&g, x, b.x);
     pack_w_fwd(&g, w, b.w);
     for (int i = 0; i < g.G * g.KB * 8; i++) {
         const int kg = i % (g.KB * 8);
@@ -351,42 +399,42 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
         b.tap_w[t] = (ptrdiff_t)t * g.RL;
     }
     const int nob_max = CK_MIN(FWD_NOB, g.KB), ngrp = ceil_div(g.KB, nob_max);
-    const size_t wblk = (size_t)g.T * g.RL * 8; /* weight floats per (kb, xb) */
-    const int chunk = CK_MAX(1, (int)(L1_WEIGHT_BYTES / (nob_max * wblk * sizeof(float))));
+    const size_t pq8 = (size_t)g.P * g.Q * 8, ximg = (size_t)g.XB * g.xblk;
+    int nth = 1;
+#ifdef _OPENMP
+    nth = omp_get_max_threads();
+#endif
+    const long nimg = (long)g.N * g.G;
+    if (nimg >= 4L * nth) {
+        #pragma omp parallel
+        {
+            int tid = 0;
+#ifdef _OPENMP
+            tid = omp_get_thread_num();
+#endif
+            float *xs = b.x + (size_t)tid * ximg, *ys = b.out + (size_t)tid * g.KB * pq8;
+            #pragma omp for schedule(dynamic, 1)
+            for (long ng = 0; ng < nimg; ng++) {
+                for (int u = 0; u < x_units(&g); u++)
+                    pack_x_unit(&g, x, (int)ng * x_units(&g) + u, xs + u * x_unit_size(&g));
+                for (int kb0 = 0; kb0 < g.KB; kb0 += nob_max)
+                    fwd_piece(&g, &b, xs, ys + kb0 * pq8, y, (size_t)ng, (int)(ng % g.G), kb0,
+                              CK_MIN(nob_max, g.KB - kb0), 0, g.P);
+            }
+        }
+        return CK_OK;
+    }
+    pack_x(&g, x, b.x);
     const int nrb = row_blocks(g.N * g.G * ngrp, g.P), rpb = ceil_div(g.P, nrb);
-    const size_t pq8 = (size_t)g.P * g.Q * 8;
-    const long items = (long)g.N * g.G * ngrp * nrb;
+    const long items = nimg * ngrp * nrb;
     #pragma omp parallel for schedule(dynamic, 1)
     for (long it = 0; it < items; it++) {
         const int rb = (int)(it % nrb), kgp = (int)(it / nrb % ngrp);
-        const int gi = (int)(it / ((long)nrb * ngrp) % g.G), n = (int)(it / ((long)nrb * ngrp * g.G));
-        const int kb0 = kgp * nob_max, nob = CK_MIN(nob_max, g.KB - kb0);
-        const int p0 = rb * rpb, p1 = CK_MIN(g.P, p0 + rpb);
-        const size_t ng = (size_t)n * g.G + gi;
-        float *yb = b.out + (ng * g.KB + kb0) * pq8;
-        for (int cb0 = 0; cb0 < g.XB; cb0 += chunk) {
-            struct ck_dconv_row job = {
-                .w = b.w + ((size_t)gi * g.KB + kb0) * g.items * 8 + cb0 * wblk * nob,
-                .bias = b.bias + ((size_t)gi * g.KB + kb0) * 8,
-                .tap_src = b.tap_src, .tap_w = b.tap_w,
-                .ntap = g.T, .nblk = CK_MIN(chunk, g.XB - cb0), .blk_len = g.RL,
-                .npix = g.Q, .nrow = p1 - p0, .nob = nob, .accumulate = cb0 > 0,
-                .src_blk = (ptrdiff_t)g.xblk, .src_ch = (ptrdiff_t)g.xch,
-                .src_pix = (ptrdiff_t)(g.sw * g.xpix),
-                .src_row = (ptrdiff_t)((size_t)g.sh * g.Wp * g.xpix),
-                .w_blk = (ptrdiff_t)(wblk * nob), .dst_pix = 8,
-                .dst_row = (ptrdiff_t)g.Q * 8, .dst_ob = (ptrdiff_t)pq8,
-            };
-            const float *x_n = b.x + (ng * g.XB + cb0) * g.xblk;
-            job.src = x_n + (size_t)p0 * g.sh * g.Wp * g.xpix;
-            job.dst = yb + (size_t)p0 * g.Q * 8;
-            ck_dconv_row__avx2(&job);
-        }
-        for (int ob = 0; ob < nob; ob++) {
-            const int k0 = (kb0 + ob) * 8;
-            unpack_block8(yb + ob * pq8, CK_MIN(8, g.Kg - k0), g.P, g.Q, p0, p1,
-                          y + (ng * g.Kg + k0) * (pq8 / 8));
-        }
+        const long ng = it / ((long)nrb * ngrp);
+        const int kb0 = kgp * nob_max, p0 = rb * rpb;
+        fwd_piece(&g, &b, b.x + (size_t)ng * ximg, b.out + ((size_t)ng * g.KB + kb0) * pq8, y,
+                  (size_t)ng, (int)(ng % g.G), kb0, CK_MIN(nob_max, g.KB - kb0), p0,
+                  CK_MIN(g.P, p0 + rpb));
     }
     return CK_OK;
 }
