@@ -257,20 +257,26 @@ static void pack_x(const struct geom *g, const float *x, float *xb)
 }
 
 /* dyb = dy (N,K,P,Q) blocked per group, [N][G][KB][rows][cols][8] with the dy pixel (0,0)
- * at (top, left) of a rows x cols plane. With bsum, each block's [4][8] partial bias-gradient
+ * at (top, left) of a rows x cols plane (pack_dy_block: block i of that). With bsum, each block's [4][8] partial bias-gradient
  * sums (ck_dconv_bias_sum__avx2 over the whole plane) go to bsum + 32*block while the block
  * is still in cache. */
+static void pack_dy_block(const struct geom *g, const float *dy, int i, float *d, int rows,
+                          int cols, int top, int left)
+{
+    const size_t pq = (size_t)g->P * g->Q;
+    const int kb = i % g->KB, ng = i / g->KB, k0 = kb * 8;
+    pack_block8(dy + ((size_t)ng * g->Kg + k0) * pq, CK_MIN(8, g->Kg - k0), g->P, g->Q, d, rows,
+                cols, top, left);
+}
+
 static void pack_dy(const struct geom *g, const float *dy, float *dyb, int rows, int cols,
                     int top, int left, double *bsum)
 {
-    const size_t pq = (size_t)g->P * g->Q, plane = (size_t)rows * cols * 8;
+    const size_t plane = (size_t)rows * cols * 8;
     const int nblk = g->N * g->G * g->KB;
     #pragma omp parallel for schedule(static)
     for (int i = 0; i < nblk; i++) {
-        const int kb = i % g->KB, ng = i / g->KB;
-        const int k0 = kb * 8, nk = CK_MIN(8, g->Kg - k0);
-        pack_block8(dy + ((size_t)ng * g->Kg + k0) * pq, nk, g->P, g->Q, dyb + i * plane, rows,
-                    cols, top, left);
+        pack_dy_block(g, dy, i, dyb + i * plane, rows, cols, top, left);
         if (bsum) {
             double(*acc)[8] = (double(*)[8])(bsum + (size_t)i * 32);
             memset(acc, 0, 32 * sizeof(double));
@@ -447,7 +453,65 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
  * see the same taps ("phase" rho*sw + phi) at fixed offsets from dy pixel
  * ((h + pt) / sh, (w + pl) / sw); one kernel call computes one row of one column phase,
  * its pixels sw apart in dx and adjacent in dy. dy is zero padded so that taps falling
- * outside [0,P) x [0,Q) read zeros. */
+ * outside [0,P) x [0,Q) read zeros. Work split as in the forward: per image-group (dy
+ * copied by the thread that consumes it) with >= 4 of them per thread, else per (image,
+ * group, NOB input blocks, block of input rows) after copying dy up front. */
+/* Backward-data of input blocks cb0..cb0+nob-1 of image-group ng (group gi), rows h0..h1-1:
+ * dyi is that image's padded dy copy, dxb its blocked dx [nob][H][W][8] from block cb0 on;
+ * then dxb goes to dx. Reduction chunks fixed by the problem, as in fwd_piece. */
+static void bwd_piece(const struct geom *g, const struct bufs *b, const float *dyi, float *dxb,
+                      float *dx, size_t ng, int gi, int cb0, int nob, int h0, int h1)
+{
+    const int nob_max = CK_MIN(FWD_NOB, g->CB);
+    const ptrdiff_t row8 = (ptrdiff_t)g->Qp * 8;
+    const size_t wblk = (size_t)g->T * 64; /* weight floats per (cb, kb) */
+    /* one call touches the taps of one phase only: about T / (sh*sw) of them */
+    const size_t wphase = (size_t)ceil_div(g->T, g->sh * g->sw) * 64;
+    const int chunk = CK_MAX(1, (int)(L1_WEIGHT_BYTES / (nob_max * wphase * sizeof(float))));
+    const size_t hw8 = (size_t)g->H * g->W * 8, dyplane = (size_t)g->Pp * g->Qp * 8;
+    for (int kb0 = 0; kb0 < g->KB; kb0 += chunk) {
+        struct ck_dconv_row job = {
+            .w = b->w + ((size_t)gi * g->CB + cb0) * g->KB * wblk + kb0 * wblk * nob,
+            .nblk = CK_MIN(chunk, g->KB - kb0), .blk_len = 8,
+            .nob = nob, .accumulate = kb0 > 0,
+            .src_blk = (ptrdiff_t)dyplane, .src_ch = 1, .src_pix = 8,
+            .w_blk = (ptrdiff_t)(wblk * nob), .dst_pix = (ptrdiff_t)g->sw * 8, .dst_ob = (ptrdiff_t)hw8,
+        };
+        const float *dy_n = dyi + kb0 * dyplane;
+        if (g->sh == 1 && g->sw == 1) { /* one phase: all rows in one call */
+            job.tap_src = b->tap_src, job.tap_w = b->tap_w, job.ntap = b->phase[1];
+            job.npix = g->W, job.nrow = h1 - h0;
+            job.src_row = row8, job.dst_row = (ptrdiff_t)g->W * 8;
+            job.src = dy_n + (size_t)(h0 + g->pt + g->dpt) * row8 + (size_t)(g->pl + g->dpl) * 8;
+            job.dst = dxb + (size_t)h0 * g->W * 8;
+            ck_dconv_row__avx2(&job);
+            continue;
+        }
+        job.nrow = 1;
+        for (int h = h0; h < h1; h++) {
+            const int rho = (h + g->pt) % g->sh, hb = (h + g->pt) / g->sh;
+            for (int phi = 0; phi < g->sw; phi++) {
+                const int w0 = ((phi - g->pl) % g->sw + g->sw) % g->sw;
+                if (w0 >= g->W)
+                    continue;
+                const int ph = rho * g->sw + phi, wb0 = (w0 + g->pl) / g->sw;
+                job.tap_src = b->tap_src + b->phase[ph];
+                job.tap_w = b->tap_w + b->phase[ph];
+                job.ntap = b->phase[ph + 1] - b->phase[ph];
+                job.npix = (g->W - 1 - w0) / g->sw + 1;
+                job.src = dy_n + (size_t)(hb + g->dpt) * row8 + (size_t)(wb0 + g->dpl) * 8;
+                job.dst = dxb + ((size_t)h * g->W + w0) * 8;
+                ck_dconv_row__avx2(&job);
+            }
+        }
+    }
+    for (int ob = 0; ob < nob; ob++) {
+        const int c0 = (cb0 + ob) * 8;
+        unpack_block8(dxb + ob * hw8, CK_MIN(8, g->Cg - c0), g->H, g->W, h0, h1,
+                      dx + (ng * g->Cg + c0) * (hw8 / 8));
+    }
+}
+
 static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const float *dy,
                                          const float *w, float *dx, void *ws, size_t ws_size)
 {
@@ -456,7 +520,6 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
     struct bufs b;
     geom_init(&g, p, CK_PASS_BACKWARD_DATA);
     carve(&g, CK_PASS_BACKWARD_DATA, ws, &b);
-    pack_dy(&g, dy, b.dy, g.Pp, g.Qp, g.dpt, g.dpl, NULL);
     pack_w_bwd(&g, w, b.w);
     const ptrdiff_t row8 = (ptrdiff_t)g.Qp * 8;
     int nt = 0;
@@ -474,62 +537,44 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
         }
     b.phase[g.sh * g.sw] = nt;
     const int nob_max = CK_MIN(FWD_NOB, g.CB), ngrp = ceil_div(g.CB, nob_max);
-    const size_t wblk = (size_t)g.T * 64; /* weight floats per (cb, kb) */
-    /* one call touches the taps of one phase only: about T / (sh*sw) of them */
-    const size_t wphase = (size_t)ceil_div(g.T, g.sh * g.sw) * 64;
-    const int chunk = CK_MAX(1, (int)(L1_WEIGHT_BYTES / (nob_max * wphase * sizeof(float))));
-    const int nrb = row_blocks(g.N * g.G * ngrp, g.H), rpb = ceil_div(g.H, nrb);
     const size_t hw8 = (size_t)g.H * g.W * 8, dyplane = (size_t)g.Pp * g.Qp * 8;
-    const long items = (long)g.N * g.G * ngrp * nrb;
+    int nth = 1;
+#ifdef _OPENMP
+    nth = omp_get_max_threads();
+#endif
+    const long nimg = (long)g.N * g.G;
+    if (nimg >= 4L * nth) {
+        #pragma omp parallel
+        {
+            int tid = 0;
+#ifdef _OPENMP
+            tid = omp_get_thread_num();
+#endif
+            float *dys = b.dy + (size_t)tid * g.KB * dyplane;
+            float *dxs = b.out + (size_t)tid * g.CB * hw8;
+            #pragma omp for schedule(dynamic, 1)
+            for (long ng = 0; ng < nimg; ng++) {
+                for (int kb = 0; kb < g.KB; kb++)
+                    pack_dy_block(&g, dy, (int)ng * g.KB + kb, dys + kb * dyplane, g.Pp, g.Qp,
+                                  g.dpt, g.dpl);
+                for (int cb0 = 0; cb0 < g.CB; cb0 += nob_max)
+                    bwd_piece(&g, &b, dys, dxs + cb0 * hw8, dx, (size_t)ng, (int)(ng % g.G), cb0,
+                              CK_MIN(nob_max, g.CB - cb0), 0, g.H);
+            }
+        }
+        return CK_OK;
+    }
+    pack_dy(&g, dy, b.dy, g.Pp, g.Qp, g.dpt, g.dpl, NULL);
+    const int nrb = row_blocks(g.N * g.G * ngrp, g.H), rpb = ceil_div(g.H, nrb);
+    const long items = nimg * ngrp * nrb;
     #pragma omp parallel for schedule(dynamic, 1)
     for (long it = 0; it < items; it++) {
         const int rb = (int)(it % nrb), cgp = (int)(it / nrb % ngrp);
-        const int gi = (int)(it / ((long)nrb * ngrp) % g.G), n = (int)(it / ((long)nrb * ngrp * g.G));
-        const int cb0 = cgp * nob_max, nob = CK_MIN(nob_max, g.CB - cb0);
-        const int h0 = rb * rpb, h1 = CK_MIN(g.H, h0 + rpb);
-        const size_t ng = (size_t)n * g.G + gi;
-        float *dxb = b.out + (ng * g.CB + cb0) * hw8;
-        for (int kb0 = 0; kb0 < g.KB; kb0 += chunk) {
-            struct ck_dconv_row job = {
-                .w = b.w + ((size_t)gi * g.CB + cb0) * g.KB * wblk + kb0 * wblk * nob,
-                .nblk = CK_MIN(chunk, g.KB - kb0), .blk_len = 8,
-                .nob = nob, .accumulate = kb0 > 0,
-                .src_blk = (ptrdiff_t)dyplane, .src_ch = 1, .src_pix = 8,
-                .w_blk = (ptrdiff_t)(wblk * nob), .dst_pix = (ptrdiff_t)g.sw * 8, .dst_ob = (ptrdiff_t)hw8,
-            };
-            const float *dy_n = b.dy + (ng * g.KB + kb0) * dyplane;
-            if (g.sh == 1 && g.sw == 1) { /* one phase: all rows in one call */
-                job.tap_src = b.tap_src, job.tap_w = b.tap_w, job.ntap = b.phase[1];
-                job.npix = g.W, job.nrow = h1 - h0;
-                job.src_row = row8, job.dst_row = (ptrdiff_t)g.W * 8;
-                job.src = dy_n + (size_t)(h0 + g.pt + g.dpt) * row8 + (size_t)(g.pl + g.dpl) * 8;
-                job.dst = dxb + (size_t)h0 * g.W * 8;
-                ck_dconv_row__avx2(&job);
-                continue;
-            }
-            job.nrow = 1;
-            for (int h = h0; h < h1; h++) {
-                const int rho = (h + g.pt) % g.sh, hb = (h + g.pt) / g.sh;
-                for (int phi = 0; phi < g.sw; phi++) {
-                    const int w0 = ((phi - g.pl) % g.sw + g.sw) % g.sw;
-                    if (w0 >= g.W)
-                        continue;
-                    const int ph = rho * g.sw + phi, wb0 = (w0 + g.pl) / g.sw;
-                    job.tap_src = b.tap_src + b.phase[ph];
-                    job.tap_w = b.tap_w + b.phase[ph];
-                    job.ntap = b.phase[ph + 1] - b.phase[ph];
-                    job.npix = (g.W - 1 - w0) / g.sw + 1;
-                    job.src = dy_n + (size_t)(hb + g.dpt) * row8 + (size_t)(wb0 + g.dpl) * 8;
-                    job.dst = dxb + ((size_t)h * g.W + w0) * 8;
-                    ck_dconv_row__avx2(&job);
-                }
-            }
-        }
-        for (int ob = 0; ob < nob; ob++) {
-            const int c0 = (cb0 + ob) * 8;
-            unpack_block8(dxb + ob * hw8, CK_MIN(8, g.Cg - c0), g.H, g.W, h0, h1,
-                          dx + (ng * g.Cg + c0) * (hw8 / 8));
-        }
+        const long ng = it / ((long)nrb * ngrp);
+        const int cb0 = cgp * nob_max, h0 = rb * rpb;
+        bwd_piece(&g, &b, b.dy + (size_t)ng * g.KB * dyplane, b.out + ((size_t)ng * g.CB + cb0) * hw8,
+                  dx, (size_t)ng, (int)(ng % g.G), cb0, CK_MIN(nob_max, g.CB - cb0), h0,
+                  CK_MIN(g.H, h0 + rpb));
     }
     return CK_OK;
 }
