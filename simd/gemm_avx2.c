@@ -7,7 +7,8 @@
  * ~one 256-bit load per cycle. A variant does partial tiles: the FMAs of rows past mr
  * (and of columns 8..15 when nr <= 8) are not done, columns past nr are masked.
  * The packers turn 16 k-contiguous columns into one B panel and 6 k-contiguous rows
- * into one A sliver, 8x8 register transposes at a time.
+ * into one A sliver, 8x8 register transposes at a time. A 4x3 dot-product kernel
+ * serves the driver's unpacked path for a long K and a tiny C (gemm.c).
  */
 #include <immintrin.h>
 
@@ -172,4 +173,77 @@ void ck_sgemm_pack_a6__avx2(size_t kc, const float *const rows[6], float *ap)
     for (; k < kc; k++)
         for (int i = 0; i < 6; i++)
             ap[k * 6 + i] = rows[i] ? rows[i][k] : 0.0f;
+}
+
+/* Lane sum of v in a fixed order: (l0+l4) + (l2+l6) + (l1+l5) + (l3+l7) as below. */
+static inline float hsum(__m256 v)
+{
+    __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_shuffle_ps(x, x, 1));
+    return _mm_cvtss_f32(x);
+}
+
+#define CK_DOT_ROW(i, LOAD)                                                               \
+    do {                                                                                  \
+        const __m256 va = LOAD(a##i + k);                                                 \
+        s##i##0 = _mm256_fmadd_ps(va, vb0, s##i##0);                                      \
+        s##i##1 = _mm256_fmadd_ps(va, vb1, s##i##1);                                      \
+        s##i##2 = _mm256_fmadd_ps(va, vb2, s##i##2);                                      \
+    } while (0)
+
+#define CK_LOADU(p) _mm256_loadu_ps(p)
+#define CK_LOADM(p) _mm256_maskload_ps(p, tail)
+
+/* s[i*3 + j] = sum over k < kc of a[i][k] * b[j][k]: 12 dot products, 8 lanes each
+ * (lane l sums k = l mod 8 in order; the kc % 8 tail by masked loads), lanes added by
+ * hsum. An element's value depends only on its own two rows and kc. The 7 rows are
+ * prefetched 1 KiB ahead: rows 2^n floats apart share cache sets, so they are often
+ * not in L2 even when reused (prefetches past a row's end are harmless). */
+void ck_sgemm_dot4x3__avx2(size_t kc, const float *const a[4], const float *const b[3],
+                           float s[12])
+{
+    const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3];
+    const float *b0 = b[0], *b1 = b[1], *b2 = b[2];
+    __m256 s00 = _mm256_setzero_ps(), s01 = s00, s02 = s00, s10 = s00, s11 = s00, s12 = s00;
+    __m256 s20 = s00, s21 = s00, s22 = s00, s30 = s00, s31 = s00, s32 = s00;
+    size_t k = 0;
+    for (; k + 16 <= kc; k += 8) {
+        if (!(k & 8)) { /* one line of each of the 7 rows, 1 KiB ahead */
+            _mm_prefetch((const char *)(a0 + k + 256), _MM_HINT_T0);
+            _mm_prefetch((const char *)(a1 + k + 256), _MM_HINT_T0);
+            _mm_prefetch((const char *)(a2 + k + 256), _MM_HINT_T0);
+            _mm_prefetch((const char *)(a3 + k + 256), _MM_HINT_T0);
+            _mm_prefetch((const char *)(b0 + k + 256), _MM_HINT_T0);
+            _mm_prefetch((const char *)(b1 + k + 256), _MM_HINT_T0);
+            _mm_prefetch((const char *)(b2 + k + 256), _MM_HINT_T0);
+        }
+        const __m256 vb0 = _mm256_loadu_ps(b0 + k), vb1 = _mm256_loadu_ps(b1 + k);
+        const __m256 vb2 = _mm256_loadu_ps(b2 + k);
+        CK_DOT_ROW(0, CK_LOADU);
+        CK_DOT_ROW(1, CK_LOADU);
+        CK_DOT_ROW(2, CK_LOADU);
+        CK_DOT_ROW(3, CK_LOADU);
+    }
+    for (; k + 8 <= kc; k += 8) {
+        const __m256 vb0 = _mm256_loadu_ps(b0 + k), vb1 = _mm256_loadu_ps(b1 + k);
+        const __m256 vb2 = _mm256_loadu_ps(b2 + k);
+        CK_DOT_ROW(0, CK_LOADU);
+        CK_DOT_ROW(1, CK_LOADU);
+        CK_DOT_ROW(2, CK_LOADU);
+        CK_DOT_ROW(3, CK_LOADU);
+    }
+    if (k < kc) {
+        const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(kc - k)),
+                                                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        const __m256 vb0 = CK_LOADM(b0 + k), vb1 = CK_LOADM(b1 + k), vb2 = CK_LOADM(b2 + k);
+        CK_DOT_ROW(0, CK_LOADM);
+        CK_DOT_ROW(1, CK_LOADM);
+        CK_DOT_ROW(2, CK_LOADM);
+        CK_DOT_ROW(3, CK_LOADM);
+    }
+    s[0] = hsum(s00), s[1] = hsum(s01), s[2] = hsum(s02);
+    s[3] = hsum(s10), s[4] = hsum(s11), s[5] = hsum(s12);
+    s[6] = hsum(s20), s[7] = hsum(s21), s[8] = hsum(s22);
+    s[9] = hsum(s30), s[10] = hsum(s31), s[11] = hsum(s32);
 }

@@ -18,6 +18,11 @@ void ck_sgemm_ukernel_6x16_part__avx2(size_t kc, const float *a, const float *b,
                                       size_t ldc, float alpha, float beta, size_t mr,
                                       size_t nr);
 
+/* The dot-product path's kernel: s[i*3 + j] = sum_{k<kc} a[i][k] * b[j][k] (rows of A
+ * and columns of B contiguous along k); a fixed summation order per element. */
+void ck_sgemm_dot4x3__avx2(size_t kc, const float *const a[4], const float *const b[3],
+                           float s[12]);
+
 /* B panel packing by 8x8 transposes: bp[k*16 + j] = cols[j][k] (cols[j] contiguous
  * along k, NULL = zero column), k < kc; contract of ck_gemm_pack_panel_t (gemm.h). */
 void ck_sgemm_pack_t16__avx2(size_t kc, const float *const cols[16], float *bp);

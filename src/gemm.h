@@ -26,8 +26,16 @@ enum ck_gemm_trans { CK_GEMM_NOTRANS = 0, CK_GEMM_TRANS = 1 };
 /* Which micro-kernel (tests force one; AUTO = AVX2 if compiled and the CPU has it). */
 enum ck_gemm_kernel { CK_GEMM_KERNEL_AUTO = 0, CK_GEMM_KERNEL_PORTABLE, CK_GEMM_KERNEL_AVX2 };
 
-/* Which algorithm (tests force one; AUTO = unpacked loops for tiny problems). */
-enum ck_gemm_path { CK_GEMM_PATH_AUTO = 0, CK_GEMM_PATH_PACKED, CK_GEMM_PATH_SMALL };
+/* Which algorithm (tests force one; AUTO = unpacked loops for tiny problems, dot
+ * products for a long K with a small C). DOT needs the AVX2 kernel, a stored A with rows
+ * and a stored B with columns contiguous along k (plain strides); otherwise, or with the
+ * portable kernel, it is PACKED. */
+enum ck_gemm_path {
+    CK_GEMM_PATH_AUTO = 0,
+    CK_GEMM_PATH_PACKED,
+    CK_GEMM_PATH_SMALL,
+    CK_GEMM_PATH_DOT
+};
 
 /* One index of a matrix view. offset(i) = (i % blk) * stride + (i / blk) * blk_stride,
  * or i * stride when blk == 0. Blocks let the convolution backend treat "pixel p of
@@ -74,7 +82,7 @@ struct ck_gemm_args {
 struct ck_gemm_layout ck_gemm_layout_rm(enum ck_gemm_trans t, size_t ld);
 
 /* Workspace (bytes) ck_sgemm_ex needs with the current omp_get_max_threads(). It is
- * 0 for problems taking the small path; otherwise per thread one packed A block
+ * 0 for problems taking the small or the dot path; otherwise per thread one packed A block
  * (<= MC x KC floats) and one packed B block (<= KC x NC floats), each shrunk to the
  * problem. Bounded by threads * (MC*KC + KC*NC) * 4 bytes = threads * 5,406,720 bytes
  * (CK_GEMM_WS_PER_THREAD, about 5.2 MiB a thread).

@@ -4,7 +4,8 @@
  * portable micro-kernel and through the small path; all four transposes, alpha/beta
  * (beta = 0 with NaN-filled C), padded leading dimensions whose padding must stay
  * untouched, blocked views, large problems, workspace rules, bit-identical results
- * for 1 and 2 threads, a computed B (a packer instead of a matrix) and row_add.
+ * for 1 and 2 threads, a computed B (a packer instead of a matrix) and row_add, the
+ * dot-product path (long K, small C).
  * Expected values come from the fp64 loop, never from ck_sgemm.
  */
 #include <criterion/criterion.h>
@@ -325,6 +326,87 @@ Test(gemm, one_and_two_threads_bit_identical, .timeout = 120)
             prob_free(&q);
         }
 #endif
+}
+
+/* ---- dot-product path (A rows and B columns contiguous along k) ----------------------- */
+
+/* Every M in 1..9 and N in 1..7 (partial 4x3 tiles), K around the 8-lane tail and the
+ * k blocks, A plain or transposed (only plain rows are k-contiguous: transposed A
+ * fall back to the packed path), alpha/beta with NaN in C for beta = 0; the dot path
+ * takes no workspace, which shows which path ran. */
+Test(gemm, dot_path_edges, .timeout = 120)
+{
+    if (!have_avx2_kernel())
+        cr_skip_test("no AVX2 kernel on this CPU/build");
+    const int ks[] = {1, 7, 8, 9, 31, 1025, 2051};
+    for (int m = 1; m <= 9; m++)
+        for (int n = 1; n <= 7; n++)
+            for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
+                for (int v = 0; v < 3; v++) {
+                    struct prob q;
+                    const int ta = v == 2;
+                    prob_init(&q, m, n, ks[ki], ta, 1, 3, v ? 0.5f : 1.0f, v ? -1.5f : 0.0f,
+                              (uint64_t)(m * 1000 + n * 10 + v) + ki * 100000);
+                    struct ck_gemm_args g = {
+                        .M = m, .N = n, .K = ks[ki], .alpha = 1.0f,
+                        .la = ck_gemm_layout_rm(ta, (size_t)q.lda),
+                        .lb = ck_gemm_layout_rm(CK_GEMM_TRANS, (size_t)q.ldb),
+                        .path = CK_GEMM_PATH_DOT,
+                    };
+                    const size_t wsz = ck_sgemm_ex_workspace_size(&g);
+                    if (ta)
+                        cr_assert_gt(wsz, 0, "transposed A cannot take the dot path");
+                    else
+                        cr_assert_eq(wsz, 0, "%dx%dx%d: the dot path needs no workspace", m, n,
+                                     ks[ki]);
+                    cr_assert_eq(prob_run(&q, CK_GEMM_KERNEL_AVX2, CK_GEMM_PATH_DOT), CK_OK);
+                    prob_check(&q, 1e-5, "dot path");
+                    prob_free(&q);
+                }
+}
+
+/* The seed's weight-gradient shape (scaled down) chooses the dot path by itself, with
+ * row_add; 1 and 2 threads give the same bits. */
+Test(gemm, dot_path_auto_row_add_threads, .timeout = 120)
+{
+    if (!have_avx2_kernel())
+        cr_skip_test("no AVX2 kernel on this CPU/build");
+    const int shapes[][3] = {{32, 27, 4100}, {13, 5, 2500}};
+    for (size_t s = 0; s < 2; s++) {
+        struct prob q;
+        const int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        prob_init(&q, M, N, K, 0, 1, 0, 1.0f, 0.0f, 900 + s);
+        float *add = malloc(sizeof(float) * (size_t)M);
+        ckt_fill_uniform(add, (size_t)M, 950 + s, -2.0f, 2.0f);
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++)
+                q.ref[(size_t)i * N + j] += add[i];
+        struct ck_gemm_args g = {
+            .M = M, .N = N, .K = K, .alpha = 1.0f, .a = q.a,
+            .la = ck_gemm_layout_rm(CK_GEMM_NOTRANS, (size_t)q.lda), .b = q.b,
+            .lb = ck_gemm_layout_rm(CK_GEMM_TRANS, (size_t)q.ldb), .c = q.c,
+            .lc = ck_gemm_layout_rm(CK_GEMM_NOTRANS, (size_t)q.ldc), .row_add = add,
+        };
+        float *c1 = malloc(sizeof(float) * (size_t)M * N);
+        for (int t = 1; t <= 2; t++) {
+#ifdef _OPENMP
+            omp_set_num_threads(t);
+#endif
+            memcpy(q.c, q.c0, sizeof(float) * (size_t)M * q.ldc);
+            cr_assert_eq(ck_sgemm_ex_workspace_size(&g), 0, "%dx%dx%d_nt: not the dot path",
+                         M, N, K);
+            cr_assert_eq(ck_sgemm_ex(&g, NULL, 0), CK_OK);
+            prob_check(&q, 2e-5, "dot path + row_add");
+            if (t == 1)
+                memcpy(c1, q.c, sizeof(float) * (size_t)M * N);
+            else
+                cr_assert(memcmp(c1, q.c, sizeof(float) * (size_t)M * N) == 0,
+                          "%dx%dx%d_nt: 1 vs 2 threads differ", M, N, K);
+        }
+        free(c1);
+        free(add);
+        prob_free(&q);
+    }
 }
 
 /* ---- computed B (a packer instead of a matrix) and row_add -------------------------------- */
