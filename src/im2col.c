@@ -62,7 +62,9 @@ void ck_im2col_plane(const struct ck_conv_params *p, const float *x_c, float *co
     }
 }
 
+#ifdef CONVKIT_HAVE_AVX2
 static int use_avx2(const struct ck_im2col_src *s);
+#endif
 
 void ck_col2im_plane_add(const struct ck_conv_params *p, const float *cols, size_t ld,
                          size_t pix0, size_t npix, float *dx_c)
@@ -148,17 +150,14 @@ void ck_im2col_src_init(struct ck_im2col_src *s, const struct ck_conv_params *p,
     s->dh = p->dilation_h, s->dw = p->dilation_w;
 }
 
-/* 1 if the AVX2 versions below may run (stride_w 1, CPU and build have AVX2). */
+#ifdef CONVKIT_HAVE_AVX2
+/* 1 if the AVX2 versions below may run (stride_w 1, the CPU has AVX2 and FMA). */
 static int use_avx2(const struct ck_im2col_src *s)
 {
-#ifdef CONVKIT_HAVE_AVX2
     const unsigned need = CK_CPU_AVX2 | CK_CPU_FMA;
     return s->sw == 1 && s->S <= CK_IM2COL_AVX2_MAX_S && (ck_cpu_features() & need) == need;
-#else
-    (void)s;
-    return 0;
-#endif
 }
+#endif
 
 void ck_im2col_row(const struct ck_im2col_src *s, size_t crs, size_t j0, size_t len, float *out)
 {
