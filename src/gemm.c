@@ -100,6 +100,8 @@ enum {
     NC_BSRC = 768,
     NC_BSRC_SHORT = 48,
     A_ALL_MAX = MC * KC, /* keeps the workspace bound of gemm.h */
+    PF_B_K_MAX = 64,
+    PF_B_FLOATS = 64 * 1024,
 };
 _Static_assert(MC % MR == 0 && NC % NR == 0 && NC_BSRC % NR == 0 && NC_BSRC <= NC &&
                    NC_BSRC_SHORT % NR == 0,
@@ -339,7 +341,8 @@ static void add_rows(const struct ck_gemm_args *g, const float *add, const size_
  * row_add is g->row_add on the last k block, else NULL. */
 static void macro_kernel(const struct ck_gemm_args *g, ukernel_fn ukernel, size_t ic,
                          size_t mc, size_t jc, size_t nc, size_t kc, const float *ap,
-                         const float *bp, float beta, const float *row_add)
+                         const float *bp, float beta, const float *row_add,
+                         const float *b_next, size_t nc_next)
 {
     size_t roff[MC], coff[NR];
     fill_offsets(&g->lc.row, ic, mc, roff);
@@ -353,6 +356,9 @@ static void macro_kernel(const struct ck_gemm_args *g, ukernel_fn ukernel, size_
         fill_offsets(&g->lc.col, jc + jr, nr, coff);
         const int cols_unit = unit_run(coff, nr), cols_ok = nr == NR && cols_unit;
         const float *b_p = bp + jr * kc;
+        if (jr < nc_next) /* B of the next column block, into L2 for its pack_b */
+            for (size_t k = 0; k < kc; k++)
+                __builtin_prefetch(b_next + k * g->lb.row.stride + jr, 0, 2);
         if (jr + NR < nc) { /* C of the next panel: each tile's kernel is too short to hide
                              * a cache miss on its C rows when kc is small */
             const size_t c1 = idx_off(&g->lc.col, jc + jr + NR);
@@ -394,6 +400,7 @@ struct plan {
     size_t kcb, mcb, ncb;  /* block sizes */
     size_t a_fl, b_fl;     /* packed floats per thread (multiples of 16) */
     int a_all;             /* 1: a thread's rows fit one MC block, packed for all of K */
+    int pf_b;              /* 1: the macro-kernel prefetches the next B block (tiny K) */
 };
 
 static int omp_threads(void)
@@ -454,6 +461,14 @@ static struct plan make_plan(const struct ck_gemm_args *g, int T)
      * column blocks can be short without repacking A for each of them. */
     pl.a_all = rows <= MC && rows * K <= A_ALL_MAX;
     pl.ncb = CK_MIN((size_t)(g->bsrc ? (pl.a_all ? NC_BSRC_SHORT : NC_BSRC) : NC), cols);
+    /* K <= PF_B_K_MAX with a plain row-major B: the B pack is a copy that waits on
+     * memory, as long as the arithmetic on the block (32x65536x27: pack_b was a quarter
+     * of the time). Blocks of at most PF_B_FLOATS, and the kernels prefetch the next
+     * block's rows into L2 while they work on this one. */
+    pl.pf_b = !g->bsrc && K <= PF_B_K_MAX && g->lb.col.stride == 1 && g->lb.col.blk == 0 &&
+              g->lb.row.blk == 0;
+    if (pl.pf_b)
+        pl.ncb = CK_MIN(pl.ncb, CK_MAX((size_t)NR, PF_B_FLOATS / pl.kcb / NR * NR));
     pl.a_fl = round_up(pl.mcb * (pl.a_all ? K : pl.kcb), 16);
     pl.b_fl = round_up(pl.kcb * pl.ncb, 16);
     return pl;
@@ -482,8 +497,12 @@ static void run_rect(const struct ck_gemm_args *g, const struct plan *pl, int t,
                 const size_t mc = CK_MIN(pl->mcb, m1 - ic);
                 if (!pl->a_all)
                     pack_a(g, ic, mc, pc, kc, ap);
+                /* plan pf_b: prefetch the next column block's B on the last ic block */
+                const size_t nc_next = pl->pf_b && ic + mc == m1 && jc + nc < n1
+                                           ? CK_MIN(pl->ncb, n1 - jc - nc) : 0;
+                const float *b_next = nc_next ? g->b + pc * g->lb.row.stride + jc + nc : NULL;
                 macro_kernel(g, ukernel, ic, mc, jc, nc, kc, pl->a_all ? ap + pc * mr_all : ap,
-                             bp, beta, pc + kc == K ? g->row_add : NULL);
+                             bp, beta, pc + kc == K ? g->row_add : NULL, b_next, nc_next);
             }
         }
     }
