@@ -1,9 +1,10 @@
 /* conv_avx2.c - backend "avx2": direct convolution with AVX2/FMA micro-kernels.
  *
- * The driver: it converts NCHW/KCRS at the backend boundary into blocked layouts in the
- * caller's workspace (activations NCHW8c with the convolution padding materialised as
- * zeros, weights blocked 8x8), runs the register-blocked kernels of simd/conv_avx2_*.c
- * under OpenMP, and converts the result back. Any filter, stride, asymmetric padding,
+ * The driver: it converts NCHW/KCRS at the backend boundary (conversions in
+ * conv_avx2_layout.c) into blocked layouts in the caller's workspace (activations NCHW8c
+ * with the convolution padding materialised as zeros, weights blocked 8x8), runs the
+ * register-blocked kernels of simd/conv_avx2_*.c under OpenMP, and converts the result
+ * back. Any filter, stride, asymmetric padding,
  * dilation and groups (channel counts padded to 8 per group). Backward-weights of
  * unpadded problems with Cg % 8 == 0 (1x1 layers) reads x in place as channel planes.
  * Compiled without vector flags: the kernels are only called when CONVKIT_HAVE_AVX2 is
@@ -14,6 +15,7 @@
 
 #include "convkit/cpu.h"
 #include "internal.h"
+#include "conv_avx2_layout.h"
 #ifdef CONVKIT_HAVE_AVX2
 #include "conv_avx2.h"
 #endif
@@ -21,37 +23,13 @@
 #include <omp.h>
 #endif
 
-/* Tuning knobs, measured on the 2-core AVX2 test VM (see the commit log for figures). */
-enum {
-    FWD_NOB = 4,          /* output blocks per forward/backward-data register tile */
-    WG_NKB = 2,           /* weight-gradient tile: 2 blocks of 8 k x 6 items */
-    WG_NIT = 6,
-    L1_WEIGHT_BYTES = 16384, /* weights kept hot per reduction chunk */
-    WG_TILE_PIXELS = 256, /* output pixels per weight-gradient kernel call */
-    MIN_WORK_ITEMS = 16,  /* split output rows until there are this many work items */
-};
-
-/* Everything derived from one problem. Blocked tensors are [..][blocks][rows][cols][8]. */
-struct geom {
-    int N, C, H, W, K, R, S, P, Q, G, Cg, Kg;
-    int sh, sw, pt, pl, dh, dw;
-    int T;          /* filter taps R*S */
-    int CB, KB;     /* 8-channel blocks per group of input / output channels */
-    int flat;       /* x kept as padded planes: few input channels (first layer) */
-    int planar;     /* backward-weights reads x in place as NCHW planes: no padding, Cg % 8 == 0 */
-    int XB, RL;     /* x blocks per group, channels per block: (CB, 8) or (1, Cg) */
-    int Hp, Wp;     /* x with the convolution padding materialised */
-    size_t xpix, xch, xblk; /* x strides (floats): pixel, channel, block */
-    size_t items;   /* reduction items per output block: XB*T*RL */
-    int dpt, dpl, Pp, Qp; /* dy padded so backward-data needs no bounds checks */
-};
-
 static int ceil_div(int a, int b)
 {
     return (a + b - 1) / b;
 }
 
-static void geom_init(struct geom *g, const struct ck_conv_params *p, enum ck_conv_pass pass)
+static void geom_init(struct ck_dconv_geom *g, const struct ck_conv_params *p,
+                      enum ck_conv_pass pass)
 {
     memset(g, 0, sizeof *g);
     g->N = p->N, g->C = p->C, g->H = p->H, g->W = p->W, g->K = p->K, g->R = p->R;
@@ -112,7 +90,8 @@ static size_t take(size_t *off, size_t n)
 
 /* Lay out the workspace of pass; with base == NULL only the size is computed. Returns the
  * bytes needed (64 extra so a misaligned base can be aligned), SIZE_MAX on overflow. */
-static size_t carve(const struct geom *g, enum ck_conv_pass pass, void *base, struct bufs *b)
+static size_t carve(const struct ck_dconv_geom *g, enum ck_conv_pass pass, void *base,
+                    struct bufs *b)
 {
     const size_t f = sizeof(float), nx = (size_t)g->N * g->G;
     size_t x = 0, dy = 0, w = 0, out = 0, bias = 0, ts = 0, tw = 0, item = 0, ph = 0, bs = 0;
@@ -162,7 +141,7 @@ static size_t carve(const struct geom *g, enum ck_conv_pass pass, void *base, st
 
 static size_t avx2_workspace_size(const struct ck_conv_params *p, enum ck_conv_pass pass)
 {
-    struct geom g;
+    struct ck_dconv_geom g;
     geom_init(&g, p, pass);
     return carve(&g, pass, NULL, NULL);
 }
@@ -188,154 +167,6 @@ static enum ck_status avx2_supports(const struct ck_conv_params *p, enum ck_conv
 
 #ifdef CONVKIT_HAVE_AVX2
 
-/* ---- layout conversion (NCHW <-> blocked) ---------------------------------------- */
-
-/* dst[Hp][Wp][8] = channels c < nc of src[c][H][W] (plane stride H*W) placed at
- * (top, left); zero everywhere else, including lanes nc..7. */
-static void pack_block8(const float *src, int nc, int H, int W, float *dst, int Hp, int Wp,
-                        int top, int left)
-{
-    const size_t hw = (size_t)H * W;
-    memset(dst, 0, (size_t)top * Wp * 8 * sizeof(float));
-    if (left == 0 && Wp == W) /* rows are contiguous: one call for the whole plane */
-        ck_dconv_pack8__avx2(src, (ptrdiff_t)hw, nc, H * W, dst + (size_t)top * W * 8);
-    for (int h = 0; h < H && !(left == 0 && Wp == W); h++) {
-        float *d = dst + ((size_t)(top + h) * Wp) * 8;
-        memset(d, 0, (size_t)left * 8 * sizeof(float));
-        float *di = d + (size_t)left * 8;
-        ck_dconv_pack8__avx2(src + (size_t)h * W, (ptrdiff_t)hw, nc, W, di);
-        memset(di + (size_t)W * 8, 0, (size_t)(Wp - left - W) * 8 * sizeof(float));
-    }
-    memset(dst + (size_t)(top + H) * Wp * 8, 0,
-           (size_t)(Hp - top - H) * Wp * 8 * sizeof(float));
-}
-
-/* Rows p0..p1-1 of channels c < nc: dst[c][P][Q] (plane stride P*Q) = src[P][Q][8]. */
-static void unpack_block8(const float *src, int nc, int P, int Q, int p0, int p1, float *dst)
-{
-    ck_dconv_unpack8__avx2(src + (size_t)p0 * Q * 8, nc, (p1 - p0) * Q, dst + (size_t)p0 * Q,
-                           (ptrdiff_t)P * Q);
-}
-
-/* The x copy is made of units: 8-channel blocks [Hp][Wp][8] (blocked) or channel planes
- * [Hp][Wp] (flat); the units of image-group ng are ng*x_units(g) and the following ones. */
-static int x_units(const struct geom *g)
-{
-    return g->flat ? g->Cg : g->CB;
-}
-
-static size_t x_unit_size(const struct geom *g)
-{
-    return g->flat ? (size_t)g->Hp * g->Wp : g->xblk;
-}
-
-/* Unit i of the copy of x (N,C,H,W), padding materialised, into d. */
-static void pack_x_unit(const struct geom *g, const float *x, int i, float *d)
-{
-    const size_t hw = (size_t)g->H * g->W;
-    if (!g->flat) {
-        const int cb = i % g->CB, ng = i / g->CB; /* ng = n*G + group */
-        const int c0 = cb * 8, nc = CK_MIN(8, g->Cg - c0);
-        pack_block8(x + ((size_t)ng * g->Cg + c0) * hw, nc, g->H, g->W, d, g->Hp, g->Wp, g->pt,
-                    g->pl);
-        return;
-    }
-    memset(d, 0, (size_t)g->Hp * g->Wp * sizeof(float));
-    for (int h = 0; h < g->H; h++)
-        memcpy(d + (size_t)(g->pt + h) * g->Wp + g->pl, x + i * hw + (size_t)h * g->W,
-               (size_t)g->W * sizeof(float));
-}
-
-/* xb = x (N,C,H,W) blocked per group with the padding materialised:
- * [N][G][XB][Hp][Wp][8] (blocked) or [N][G][Cg][Hp][Wp] (flat). */
-static void pack_x(const struct geom *g, const float *x, float *xb)
-{
-    const int n = g->N * g->G * x_units(g);
-    #pragma omp parallel for schedule(static)
-    for (int i = 0; i < n; i++)
-        pack_x_unit(g, x, i, xb + (size_t)i * x_unit_size(g));
-}
-
-/* dyb = dy (N,K,P,Q) blocked per group, [N][G][KB][rows][cols][8] with the dy pixel (0,0)
- * at (top, left) of a rows x cols plane (pack_dy_block: block i of that). With bsum, each block's [4][8] partial bias-gradient
- * sums (ck_dconv_bias_sum__avx2 over the whole plane) go to bsum + 32*block while the block
- * is still in cache. */
-static void pack_dy_block(const struct geom *g, const float *dy, int i, float *d, int rows,
-                          int cols, int top, int left)
-{
-    const size_t pq = (size_t)g->P * g->Q;
-    const int kb = i % g->KB, ng = i / g->KB, k0 = kb * 8;
-    pack_block8(dy + ((size_t)ng * g->Kg + k0) * pq, CK_MIN(8, g->Kg - k0), g->P, g->Q, d, rows,
-                cols, top, left);
-}
-
-static void pack_dy(const struct geom *g, const float *dy, float *dyb, int rows, int cols,
-                    int top, int left, double *bsum)
-{
-    const size_t plane = (size_t)rows * cols * 8;
-    const int nblk = g->N * g->G * g->KB;
-    #pragma omp parallel for schedule(static)
-    for (int i = 0; i < nblk; i++) {
-        pack_dy_block(g, dy, i, dyb + i * plane, rows, cols, top, left);
-        if (bsum) {
-            double(*acc)[8] = (double(*)[8])(bsum + (size_t)i * 32);
-            memset(acc, 0, 32 * sizeof(double));
-            ck_dconv_bias_sum__avx2(dyb + i * plane, (size_t)rows * cols, acc);
-        }
-    }
-}
-
-/* Output blocks are processed FWD_NOB at a time; the weights of such a group are
- * interleaved per reduction channel (the kernel loads them at constant offsets). */
-static int group_nob(int blk, int nblk)
-{
-    const int nob_max = CK_MIN(FWD_NOB, nblk);
-    return CK_MIN(nob_max, nblk - blk / nob_max * nob_max);
-}
-
-/* Forward weights from w (K,Cg,R,S), zero where k or c pads: per group and per group of
- * nob k-blocks starting at kb0, [XB][T][RL][nob][8k] at offset (gi*KB + kb0)*items*8. */
-static void pack_w_fwd(const struct geom *g, const float *w, float *wf)
-{
-    const int n = g->G * g->KB;
-    #pragma omp parallel for schedule(static)
-    for (int i = 0; i < n; i++) {
-        const int gi = i / g->KB, kb = i % g->KB, nob = group_nob(kb, g->KB);
-        const int kb0 = kb - kb % CK_MIN(FWD_NOB, g->KB);
-        float *d = wf + ((size_t)gi * g->KB + kb0) * g->items * 8 + (size_t)(kb - kb0) * 8;
-        for (size_t it = 0; it < g->items; it++) {
-            const int ci = (int)(it % g->RL), t = (int)(it / g->RL % g->T);
-            const int c = (int)(it / ((size_t)g->RL * g->T)) * 8 + ci; /* flat: xb = 0 */
-            for (int kl = 0; kl < 8; kl++) {
-                const int kg = kb * 8 + kl;
-                d[it * nob * 8 + kl] = (kg < g->Kg && c < g->Cg)
-                    ? w[(((size_t)gi * g->Kg + kg) * g->Cg + c) * g->T + t] : 0.0f;
-            }
-        }
-    }
-}
-
-/* Backward-data weights from w (K,Cg,R,S), zero padded: per group and per group of nob
- * c-blocks starting at cb0, [KB][T][8k][nob][8c] at offset (gi*CB + cb0)*KB*T*64. */
-static void pack_w_bwd(const struct geom *g, const float *w, float *wd)
-{
-    const int n = g->G * g->CB;
-    #pragma omp parallel for schedule(static)
-    for (int i = 0; i < n; i++) {
-        const int gi = i / g->CB, cb = i % g->CB, nob = group_nob(cb, g->CB);
-        const int cb0 = cb - cb % CK_MIN(FWD_NOB, g->CB);
-        float *d = wd + ((size_t)gi * g->CB + cb0) * g->KB * g->T * 64 + (size_t)(cb - cb0) * 8;
-        for (int kb = 0; kb < g->KB; kb++)
-            for (int t = 0; t < g->T; t++)
-                for (int kl = 0; kl < 8; kl++, d += nob * 8)
-                    for (int cl = 0; cl < 8; cl++) {
-                        const int kg = kb * 8 + kl, c = cb * 8 + cl;
-                        d[cl] = (kg < g->Kg && c < g->Cg)
-                            ? w[(((size_t)gi * g->Kg + kg) * g->Cg + c) * g->T + t] : 0.0f;
-                    }
-    }
-}
-
 /* Work items (rows of output split into blocks) so that 2+ threads always have work;
  * fixed by the problem, never by the thread count. */
 static int row_blocks(int items, int rows)
@@ -349,8 +180,8 @@ static int row_blocks(int items, int rows)
  * p0..p1-1: xi is that image's x copy, yb its blocked output [nob][P][Q][8] from block
  * kb0 on. The reduction runs in chunks whose weights stay in L1 (the same chunks for
  * every caller, so the sums do not depend on the work split); then yb goes to y. */
-static void fwd_piece(const struct geom *g, const struct bufs *b, const float *xi, float *yb,
-                      float *y, size_t ng, int gi, int kb0, int nob, int p0, int p1)
+static void fwd_piece(const struct ck_dconv_geom *g, const struct bufs *b, const float *xi,
+                      float *yb, float *y, size_t ng, int gi, int kb0, int nob, int p0, int p1)
 {
     const int nob_max = CK_MIN(FWD_NOB, g->KB);
     const size_t wblk = (size_t)g->T * g->RL * 8; /* weight floats per (kb, xb) */
@@ -375,7 +206,7 @@ static void fwd_piece(const struct geom *g, const struct bufs *b, const float *x
     }
     for (int ob = 0; ob < nob; ob++) {
         const int k0 = (kb0 + ob) * 8;
-        unpack_block8(yb + ob * pq8, CK_MIN(8, g->Kg - k0), g->P, g->Q, p0, p1,
+        ck_dconv_unpack_block8(yb + ob * pq8, CK_MIN(8, g->Kg - k0), g->P, g->Q, p0, p1,
                       y + (ng * g->Kg + k0) * (pq8 / 8));
     }
 }
@@ -391,11 +222,11 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
                                    size_t ws_size)
 {
     (void)ws_size;
-    struct geom g;
+    struct ck_dconv_geom g;
     struct bufs b;
     geom_init(&g, p, CK_PASS_FORWARD);
     carve(&g, CK_PASS_FORWARD, ws, &b);
-    pack_w_fwd(&g, w, b.w);
+    ck_dconv_pack_w_fwd(&g, w, b.w);
     for (int i = 0; i < g.G * g.KB * 8; i++) {
         const int kg = i % (g.KB * 8);
         b.bias[i] = (bias && kg < g.Kg) ? bias[i / (g.KB * 8) * g.Kg + kg] : 0.0f;
@@ -421,8 +252,9 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
             float *xs = b.x + (size_t)tid * ximg, *ys = b.out + (size_t)tid * g.KB * pq8;
             #pragma omp for schedule(dynamic, 1)
             for (long ng = 0; ng < nimg; ng++) {
-                for (int u = 0; u < x_units(&g); u++)
-                    pack_x_unit(&g, x, (int)ng * x_units(&g) + u, xs + u * x_unit_size(&g));
+                const int nu = ck_dconv_x_units(&g);
+                for (int u = 0; u < nu; u++)
+                    ck_dconv_pack_x_unit(&g, x, (int)ng * nu + u, xs + u * ck_dconv_x_unit_size(&g));
                 for (int kb0 = 0; kb0 < g.KB; kb0 += nob_max)
                     fwd_piece(&g, &b, xs, ys + kb0 * pq8, y, (size_t)ng, (int)(ng % g.G), kb0,
                               CK_MIN(nob_max, g.KB - kb0), 0, g.P);
@@ -430,7 +262,7 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
         }
         return CK_OK;
     }
-    pack_x(&g, x, b.x);
+    ck_dconv_pack_x(&g, x, b.x);
     const int nrb = row_blocks(g.N * g.G * ngrp, g.P), rpb = ceil_div(g.P, nrb);
     const long items = nimg * ngrp * nrb;
     #pragma omp parallel for schedule(dynamic, 1)
@@ -459,8 +291,8 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
 /* Backward-data of input blocks cb0..cb0+nob-1 of image-group ng (group gi), rows h0..h1-1:
  * dyi is that image's padded dy copy, dxb its blocked dx [nob][H][W][8] from block cb0 on;
  * then dxb goes to dx. Reduction chunks fixed by the problem, as in fwd_piece. */
-static void bwd_piece(const struct geom *g, const struct bufs *b, const float *dyi, float *dxb,
-                      float *dx, size_t ng, int gi, int cb0, int nob, int h0, int h1)
+static void bwd_piece(const struct ck_dconv_geom *g, const struct bufs *b, const float *dyi,
+                      float *dxb, float *dx, size_t ng, int gi, int cb0, int nob, int h0, int h1)
 {
     const int nob_max = CK_MIN(FWD_NOB, g->CB);
     const ptrdiff_t row8 = (ptrdiff_t)g->Qp * 8;
@@ -475,7 +307,8 @@ static void bwd_piece(const struct geom *g, const struct bufs *b, const float *d
             .nblk = CK_MIN(chunk, g->KB - kb0), .blk_len = 8,
             .nob = nob, .accumulate = kb0 > 0,
             .src_blk = (ptrdiff_t)dyplane, .src_ch = 1, .src_pix = 8,
-            .w_blk = (ptrdiff_t)(wblk * nob), .dst_pix = (ptrdiff_t)g->sw * 8, .dst_ob = (ptrdiff_t)hw8,
+            .w_blk = (ptrdiff_t)(wblk * nob), .dst_pix = (ptrdiff_t)g->sw * 8,
+            .dst_ob = (ptrdiff_t)hw8,
         };
         const float *dy_n = dyi + kb0 * dyplane;
         if (g->sh == 1 && g->sw == 1) { /* one phase: all rows in one call */
@@ -507,7 +340,7 @@ static void bwd_piece(const struct geom *g, const struct bufs *b, const float *d
     }
     for (int ob = 0; ob < nob; ob++) {
         const int c0 = (cb0 + ob) * 8;
-        unpack_block8(dxb + ob * hw8, CK_MIN(8, g->Cg - c0), g->H, g->W, h0, h1,
+        ck_dconv_unpack_block8(dxb + ob * hw8, CK_MIN(8, g->Cg - c0), g->H, g->W, h0, h1,
                       dx + (ng * g->Cg + c0) * (hw8 / 8));
     }
 }
@@ -516,11 +349,11 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
                                          const float *w, float *dx, void *ws, size_t ws_size)
 {
     (void)ws_size;
-    struct geom g;
+    struct ck_dconv_geom g;
     struct bufs b;
     geom_init(&g, p, CK_PASS_BACKWARD_DATA);
     carve(&g, CK_PASS_BACKWARD_DATA, ws, &b);
-    pack_w_bwd(&g, w, b.w);
+    ck_dconv_pack_w_bwd(&g, w, b.w);
     const ptrdiff_t row8 = (ptrdiff_t)g.Qp * 8;
     int nt = 0;
     for (int rho = 0; rho < g.sh; rho++)
@@ -555,8 +388,8 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
             #pragma omp for schedule(dynamic, 1)
             for (long ng = 0; ng < nimg; ng++) {
                 for (int kb = 0; kb < g.KB; kb++)
-                    pack_dy_block(&g, dy, (int)ng * g.KB + kb, dys + kb * dyplane, g.Pp, g.Qp,
-                                  g.dpt, g.dpl);
+                    ck_dconv_pack_dy_block(&g, dy, (int)ng * g.KB + kb, dys + kb * dyplane,
+                                           g.Pp, g.Qp, g.dpt, g.dpl);
                 for (int cb0 = 0; cb0 < g.CB; cb0 += nob_max)
                     bwd_piece(&g, &b, dys, dxs + cb0 * hw8, dx, (size_t)ng, (int)(ng % g.G), cb0,
                               CK_MIN(nob_max, g.CB - cb0), 0, g.H);
@@ -564,7 +397,7 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
         }
         return CK_OK;
     }
-    pack_dy(&g, dy, b.dy, g.Pp, g.Qp, g.dpt, g.dpl, NULL);
+    ck_dconv_pack_dy(&g, dy, b.dy, g.Pp, g.Qp, g.dpt, g.dpl, NULL);
     const int nrb = row_blocks(g.N * g.G * ngrp, g.H), rpb = ceil_div(g.H, nrb);
     const long items = nimg * ngrp * nrb;
     #pragma omp parallel for schedule(dynamic, 1)
@@ -572,35 +405,14 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
         const int rb = (int)(it % nrb), cgp = (int)(it / nrb % ngrp);
         const long ng = it / ((long)nrb * ngrp);
         const int cb0 = cgp * nob_max, h0 = rb * rpb;
-        bwd_piece(&g, &b, b.dy + (size_t)ng * g.KB * dyplane, b.out + ((size_t)ng * g.CB + cb0) * hw8,
-                  dx, (size_t)ng, (int)(ng % g.G), cb0, CK_MIN(nob_max, g.CB - cb0), h0,
-                  CK_MIN(g.H, h0 + rpb));
+        bwd_piece(&g, &b, b.dy + (size_t)ng * g.KB * dyplane,
+                  b.out + ((size_t)ng * g.CB + cb0) * hw8, dx, (size_t)ng, (int)(ng % g.G), cb0,
+                  CK_MIN(nob_max, g.CB - cb0), h0, CK_MIN(g.H, h0 + rpb));
     }
     return CK_OK;
 }
 
 /* ---- backward-weights ------------------------------------------------------------- */
-
-/* db[k] = sum of dy over (n, p, q), from the per-block partial sums of pack_dy
- * (bsum[N][G][KB][4][8], double): summed over n in order, then the 4 chains combined in a
- * fixed order, so the result does not depend on the thread count. */
-static void bias_grad(const struct geom *g, const double *bsum, float *db)
-{
-    const int nblk = g->G * g->KB;
-    #pragma omp parallel for schedule(static)
-    for (int i = 0; i < nblk; i++) {
-        const int gi = i / g->KB, kb = i % g->KB;
-        double acc[4][8] = {{0.0}};
-        for (int n = 0; n < g->N; n++) {
-            const double *s = bsum + (((size_t)n * g->G + gi) * g->KB + kb) * 32;
-            for (int u = 0; u < 4; u++)
-                for (int l = 0; l < 8; l++)
-                    acc[u][l] += s[u * 8 + l];
-        }
-        for (int l = 0; l < 8 && kb * 8 + l < g->Kg; l++)
-            db[gi * g->Kg + kb * 8 + l] = (float)((acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l]));
-    }
-}
 
 /* x is (N,C,H,W), dy is (N,K,P,Q), dw is (K,C/G,R,S), db is (K) or NULL.
  * The blocked gradient dwb[G][KB][items][8k] (items as in the forward weights) is cut
@@ -612,14 +424,14 @@ static enum ck_status avx2_backward_weights(const struct ck_conv_params *p, cons
                                            size_t ws_size)
 {
     (void)ws_size;
-    struct geom g;
+    struct ck_dconv_geom g;
     struct bufs b;
     geom_init(&g, p, CK_PASS_BACKWARD_WEIGHTS);
     carve(&g, CK_PASS_BACKWARD_WEIGHTS, ws, &b);
     const float *xs = g.planar ? x : b.x; /* planar: the kernels read x in place */
     if (!g.planar)
-        pack_x(&g, x, b.x);
-    pack_dy(&g, dy, b.dy, g.P, g.Q, 0, 0, db ? b.bsum : NULL);
+        ck_dconv_pack_x(&g, x, b.x);
+    ck_dconv_pack_dy(&g, dy, b.dy, g.P, g.Q, 0, 0, db ? b.bsum : NULL);
     for (size_t i = 0; i < g.items; i++) {
         const int ci = (int)(i % g.RL), t = (int)(i / g.RL % g.T), xb = (int)(i / ((size_t)g.RL * g.T));
         b.item[i] = (ptrdiff_t)(xb * g.xblk + ci * g.xch +
@@ -673,7 +485,7 @@ static enum ck_status avx2_backward_weights(const struct ck_conv_params *p, cons
             }
     }
     if (db)
-        bias_grad(&g, b.bsum, db);
+        ck_dconv_bias_grad(&g, b.bsum, db);
     return CK_OK;
 }
 

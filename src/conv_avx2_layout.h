@@ -1,0 +1,64 @@
+/* conv_avx2_layout.h - what the two halves of backend "avx2" share: the problem geometry
+ * (struct ck_dconv_geom), the tuning knobs, and the NCHW <-> blocked conversions of
+ * conv_avx2_layout.c used by the driver conv_avx2.c. Internal to the library; the
+ * conversions exist only in builds with the AVX2 kernels (CONVKIT_HAVE_AVX2).
+ */
+#ifndef CONVKIT_CONV_AVX2_LAYOUT_H
+#define CONVKIT_CONV_AVX2_LAYOUT_H
+
+#include <stddef.h>
+
+/* Tuning knobs, measured on the 2-core AVX2 test VM (see the commit log for figures). */
+enum {
+    FWD_NOB = 4,          /* output blocks per forward/backward-data register tile */
+    WG_NKB = 2,           /* weight-gradient tile: 2 blocks of 8 k x 6 items */
+    WG_NIT = 6,
+    L1_WEIGHT_BYTES = 16384, /* weights kept hot per reduction chunk */
+    WG_TILE_PIXELS = 256, /* output pixels per weight-gradient kernel call */
+    MIN_WORK_ITEMS = 16,  /* split output rows until there are this many work items */
+};
+
+/* Everything derived from one problem. Blocked tensors are [..][blocks][rows][cols][8]. */
+struct ck_dconv_geom {
+    int N, C, H, W, K, R, S, P, Q, G, Cg, Kg;
+    int sh, sw, pt, pl, dh, dw;
+    int T;          /* filter taps R*S */
+    int CB, KB;     /* 8-channel blocks per group of input / output channels */
+    int flat;       /* x kept as padded planes: few input channels (first layer) */
+    int planar;     /* backward-weights reads x in place as NCHW planes: no padding, Cg % 8 == 0 */
+    int XB, RL;     /* x blocks per group, channels per block: (CB, 8) or (1, Cg) */
+    int Hp, Wp;     /* x with the convolution padding materialised */
+    size_t xpix, xch, xblk; /* x strides (floats): pixel, channel, block */
+    size_t items;   /* reduction items per output block: XB*T*RL */
+    int dpt, dpl, Pp, Qp; /* dy padded so backward-data needs no bounds checks */
+};
+
+/* Blocked x: [N][G][XB][Hp][Wp][8] (blocked) or [N][G][Cg][Hp][Wp] (flat), padding
+ * materialised. It is made of units, 8-channel blocks [Hp][Wp][8] or planes [Hp][Wp];
+ * the units of image-group ng are ng*ck_dconv_x_units(g) and the following ones. */
+int ck_dconv_x_units(const struct ck_dconv_geom *g);
+size_t ck_dconv_x_unit_size(const struct ck_dconv_geom *g);
+void ck_dconv_pack_x_unit(const struct ck_dconv_geom *g, const float *x, int i, float *d);
+void ck_dconv_pack_x(const struct ck_dconv_geom *g, const float *x, float *xb); /* all units */
+
+/* Blocked dy: [N][G][KB][rows][cols][8], dy pixel (0,0) at (top, left) of each plane;
+ * _block packs block i only. With bsum, pack_dy also stores each block's [4][8] partial
+ * bias-gradient sums (double) at bsum + 32*i, for ck_dconv_bias_grad. */
+void ck_dconv_pack_dy_block(const struct ck_dconv_geom *g, const float *dy, int i, float *d,
+                            int rows, int cols, int top, int left);
+void ck_dconv_pack_dy(const struct ck_dconv_geom *g, const float *dy, float *dyb, int rows,
+                      int cols, int top, int left, double *bsum);
+
+/* Rows p0..p1-1 of channels c < nc: dst[c][P][Q] (plane stride P*Q) = src[P][Q][8]. */
+void ck_dconv_unpack_block8(const float *src, int nc, int P, int Q, int p0, int p1,
+                            float *dst);
+
+/* Weights w (K,Cg,R,S), blocked for the forward ([XB][T][RL][nob][8k] per group of nob
+ * k-blocks) and for backward-data ([KB][T][8k][nob][8c] per group of nob c-blocks). */
+void ck_dconv_pack_w_fwd(const struct ck_dconv_geom *g, const float *w, float *wf);
+void ck_dconv_pack_w_bwd(const struct ck_dconv_geom *g, const float *w, float *wd);
+
+/* db (K) from the partial sums of ck_dconv_pack_dy. */
+void ck_dconv_bias_grad(const struct ck_dconv_geom *g, const double *bsum, float *db);
+
+#endif
