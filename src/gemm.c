@@ -338,12 +338,16 @@ static void add_rows(const struct ck_gemm_args *g, const float *add, const size_
 }
 
 /* One packed A block (mc x kc) times one packed B block (kc x nc) into C at (ic, jc);
- * row_add is g->row_add on the last k block, else NULL. */
+ * row_add is g->row_add on the last k block, else NULL. b_next (plan pf_b, else NULL):
+ * row pc of the next column block of B, whose first nc_next columns are prefetched. */
 static void macro_kernel(const struct ck_gemm_args *g, ukernel_fn ukernel, size_t ic,
                          size_t mc, size_t jc, size_t nc, size_t kc, const float *ap,
                          const float *bp, float beta, const float *row_add,
                          const float *b_next, size_t nc_next)
 {
+    /* C prefetches only without plan pf_b (b_next is NULL then): with both, 32x65536x27
+     * was slower (45/56 vs 57/59 GFLOP/s), the misses in flight already at their limit */
+    const int pf_c = b_next == NULL;
     size_t roff[MC], coff[NR];
     fill_offsets(&g->lc.row, ic, mc, roff);
     _Alignas(32) float tile[MR * NR];
@@ -359,7 +363,7 @@ static void macro_kernel(const struct ck_gemm_args *g, ukernel_fn ukernel, size_
         if (jr < nc_next) /* B of the next column block, into L2 for its pack_b */
             for (size_t k = 0; k < kc; k++)
                 __builtin_prefetch(b_next + k * g->lb.row.stride + jr, 0, 2);
-        if (jr + NR < nc) { /* C of the next panel: each tile's kernel is too short to hide
+        if (pf_c && jr + NR < nc) { /* C of the next panel: each tile's kernel is too short to hide
                              * a cache miss on its C rows when kc is small */
             const size_t c1 = idx_off(&g->lc.col, jc + jr + NR);
             for (size_t r = 0; r < mc; r++)
@@ -500,7 +504,7 @@ static void run_rect(const struct ck_gemm_args *g, const struct plan *pl, int t,
                 /* plan pf_b: prefetch the next column block's B on the last ic block */
                 const size_t nc_next = pl->pf_b && ic + mc == m1 && jc + nc < n1
                                            ? CK_MIN(pl->ncb, n1 - jc - nc) : 0;
-                const float *b_next = nc_next ? g->b + pc * g->lb.row.stride + jc + nc : NULL;
+                const float *b_next = pl->pf_b ? g->b + pc * g->lb.row.stride + jc + nc : NULL;
                 macro_kernel(g, ukernel, ic, mc, jc, nc, kc, pl->a_all ? ap + pc * mr_all : ap,
                              bp, beta, pc + kc == K ? g->row_add : NULL, b_next, nc_next);
             }
