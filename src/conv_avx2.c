@@ -97,7 +97,9 @@ static size_t carve(const struct ck_dconv_geom *g, enum ck_conv_pass pass, void 
     size_t x = 0, dy = 0, w = 0, out = 0, bias = 0, ts = 0, tw = 0, item = 0, ph = 0, bs = 0;
     size_t off = 0;
     if (pass == CK_PASS_FORWARD || pass == CK_PASS_BACKWARD_WEIGHTS) {
-        x = take(&off, g->planar ? 0 : mul_sat(prod(nx, g->XB, g->xblk, 1), f));
+        /* backward-weights copies two images at a time (slots), the forward all of them */
+        const size_t nxi = pass == CK_PASS_FORWARD ? nx : (size_t)CK_MIN(g->N, 2) * g->G;
+        x = take(&off, g->planar ? 0 : mul_sat(prod(nxi, g->XB, g->xblk, 1), f));
         w = take(&off, prod((size_t)g->G * g->KB, g->items, 8, f));
     }
     if (pass == CK_PASS_FORWARD) {
@@ -113,7 +115,7 @@ static size_t carve(const struct ck_dconv_geom *g, enum ck_conv_pass pass, void 
         tw = take(&off, mul_sat((size_t)g->T, sizeof(ptrdiff_t)));
         ph = take(&off, mul_sat((size_t)g->sh * g->sw + 1, sizeof(int)));
     } else {
-        dy = take(&off, prod(nx * g->KB, (size_t)g->P * g->Q, 8, f));
+        dy = take(&off, prod((size_t)CK_MIN(g->N, 2) * g->G * g->KB, (size_t)g->P * g->Q, 8, f));
         item = take(&off, mul_sat(g->items, sizeof(ptrdiff_t)));
         bs = take(&off, prod(nx, g->KB, 32, sizeof(double)));
     }
@@ -389,7 +391,7 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
             for (long ng = 0; ng < nimg; ng++) {
                 for (int kb = 0; kb < g.KB; kb++)
                     ck_dconv_pack_dy_block(&g, dy, (int)ng * g.KB + kb, dys + kb * dyplane,
-                                           g.Pp, g.Qp, g.dpt, g.dpl);
+                                           g.Pp, g.Qp, g.dpt, g.dpl, NULL);
                 for (int cb0 = 0; cb0 < g.CB; cb0 += nob_max)
                     bwd_piece(&g, &b, dys, dxs + cb0 * hw8, dx, (size_t)ng, (int)(ng % g.G), cb0,
                               CK_MIN(nob_max, g.CB - cb0), 0, g.H);
@@ -418,7 +420,8 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
  * The blocked gradient dwb[G][KB][items][8k] (items as in the forward weights) is cut
  * into tiles of WG_NKB k-blocks x WG_NIT items; each thread owns a fixed contiguous range
  * of tiles and sums every tile over (n, p, q) in that order, so dw is bit-identical for
- * any thread count. */
+ * any thread count. Images are copied (blocked x, dy and its bias sums) one at a time by
+ * all threads into two alternating slots, so each copy is used while it is in cache. */
 static enum ck_status avx2_backward_weights(const struct ck_conv_params *p, const float *x,
                                            const float *dy, float *dw, float *db, void *ws,
                                            size_t ws_size)
@@ -428,12 +431,9 @@ static enum ck_status avx2_backward_weights(const struct ck_conv_params *p, cons
     struct bufs b;
     geom_init(&g, p, CK_PASS_BACKWARD_WEIGHTS);
     carve(&g, CK_PASS_BACKWARD_WEIGHTS, ws, &b);
-    const float *xs = g.planar ? x : b.x; /* planar: the kernels read x in place */
-    if (!g.planar)
-        ck_dconv_pack_x(&g, x, b.x);
-    ck_dconv_pack_dy(&g, dy, b.dy, g.P, g.Q, 0, 0, db ? b.bsum : NULL);
     for (size_t i = 0; i < g.items; i++) {
-        const int ci = (int)(i % g.RL), t = (int)(i / g.RL % g.T), xb = (int)(i / ((size_t)g.RL * g.T));
+        const int ci = (int)(i % g.RL), t = (int)(i / g.RL % g.T);
+        const int xb = (int)(i / ((size_t)g.RL * g.T));
         b.item[i] = (ptrdiff_t)(xb * g.xblk + ci * g.xch +
                                 ((size_t)(t / g.S) * g.dh * g.Wp + (size_t)(t % g.S) * g.dw) * g.xpix);
     }
@@ -442,7 +442,9 @@ static enum ck_status avx2_backward_weights(const struct ck_conv_params *p, cons
     const int nit = (int)((g.items + WG_NIT - 1) / WG_NIT);
     const long tiles = (long)g.G * nkg * nit;
     const int rows = CK_MAX(1, CK_MIN(g.P, WG_TILE_PIXELS / g.Q));
-    const size_t pq8 = (size_t)g.P * g.Q * 8;
+    const size_t pq8 = (size_t)g.P * g.Q * 8, ximg = (size_t)g.XB * g.xblk;
+    /* copy units of one image: per group, its x units (none when planar) and KB dy blocks */
+    const int nu = g.planar ? 0 : ck_dconv_x_units(&g), per = nu + g.KB, nslot = CK_MIN(g.N, 2);
     #pragma omp parallel
     {
         int tid = 0, nth = 1;
@@ -450,15 +452,34 @@ static enum ck_status avx2_backward_weights(const struct ck_conv_params *p, cons
         tid = omp_get_thread_num(), nth = omp_get_num_threads();
 #endif
         const long t0 = tiles * tid / nth, t1 = tiles * (tid + 1) / nth;
-        for (int n = 0; n < g.N; n++)
+        for (int n = 0; n < g.N; n++) {
+            /* image n into slot n % 2 (images 0 and 1's regions); the barrier that ends
+             * this copy also ends every thread's use of slot n % 2 for image n - 2 */
+            float *xsl = b.x + (size_t)(n % nslot) * g.G * ximg;
+            float *dsl = b.dy + (size_t)(n % nslot) * g.G * g.KB * pq8;
+            #pragma omp for schedule(static)
+            for (int u = 0; u < g.G * per; u++) {
+                const int gi = u / per, r = u % per, ng = n * g.G + gi;
+                if (r < nu) {
+                    ck_dconv_pack_x_unit(&g, x, ng * nu + r,
+                                         xsl + gi * ximg + r * ck_dconv_x_unit_size(&g));
+                    continue;
+                }
+                const int kb = r - nu;
+                ck_dconv_pack_dy_block(&g, dy, ng * g.KB + kb, dsl + ((size_t)gi * g.KB + kb) * pq8,
+                                       g.P, g.Q, 0, 0,
+                                       db ? b.bsum + ((size_t)ng * g.KB + kb) * 32 : NULL);
+            }
+            /* planar: the kernels read x in place */
+            const float *xim = g.planar ? x + (size_t)n * g.G * ximg : xsl;
             for (int p0 = 0; p0 < g.P; p0 += rows)
                 for (long t = t0; t < t1; t++) {
-                    const int ti = (int)(t % nit), kg = (int)(t / nit % nkg), gi = (int)(t / ((long)nit * nkg));
+                    const int ti = (int)(t % nit), kg = (int)(t / nit % nkg);
+                    const int gi = (int)(t / ((long)nit * nkg));
                     const int kb0 = kg * nkb_max, i0 = ti * WG_NIT;
-                    const size_t ng = (size_t)n * g.G + gi;
                     struct ck_dconv_wgrad job = {
-                        .dy = b.dy + (ng * g.KB + kb0) * pq8 + (size_t)p0 * g.Q * 8,
-                        .src = xs + ng * g.XB * g.xblk + (size_t)p0 * g.sh * g.Wp * g.xpix,
+                        .dy = dsl + ((size_t)gi * g.KB + kb0) * pq8 + (size_t)p0 * g.Q * 8,
+                        .src = xim + gi * ximg + (size_t)p0 * g.sh * g.Wp * g.xpix,
                         .dw = dwb + ((size_t)gi * g.KB + kb0) * g.items * 8 + (size_t)i0 * 8,
                         .item = b.item + i0,
                         .nkb = CK_MIN(nkb_max, g.KB - kb0),
@@ -472,6 +493,7 @@ static enum ck_status avx2_backward_weights(const struct ck_conv_params *p, cons
                     };
                     ck_dconv_wgrad__avx2(&job);
                 }
+        }
     }
     /* dw (K,Cg,R,S) from dwb, dropping the channel padding */
     #pragma omp parallel for schedule(static)

@@ -82,16 +82,21 @@ void ck_dconv_pack_x(const struct ck_dconv_geom *g, const float *x, float *xb)
 }
 
 /* dyb = dy (N,K,P,Q) blocked per group, [N][G][KB][rows][cols][8] with the dy pixel (0,0)
- * at (top, left) of a rows x cols plane (ck_dconv_pack_dy_block: block i of that). With
- * bsum, each block's [4][8] partial bias-gradient sums (ck_dconv_bias_sum__avx2 over the
- * whole plane) go to bsum + 32*block while the block is still in cache. */
+ * at (top, left) of a rows x cols plane (ck_dconv_pack_dy_block: block i of that, into d).
+ * With bsum, each block's [4][8] partial bias-gradient sums (ck_dconv_bias_sum__avx2 over
+ * the whole plane) are stored there (32 doubles a block) while the block is in cache. */
 void ck_dconv_pack_dy_block(const struct ck_dconv_geom *g, const float *dy, int i, float *d,
-                            int rows, int cols, int top, int left)
+                            int rows, int cols, int top, int left, double *bsum)
 {
     const size_t pq = (size_t)g->P * g->Q;
     const int kb = i % g->KB, ng = i / g->KB, k0 = kb * 8;
     pack_block8(dy + ((size_t)ng * g->Kg + k0) * pq, CK_MIN(8, g->Kg - k0), g->P, g->Q, d, rows,
                 cols, top, left);
+    if (bsum) {
+        double(*acc)[8] = (double(*)[8])bsum;
+        memset(acc, 0, 32 * sizeof(double));
+        ck_dconv_bias_sum__avx2(d, (size_t)rows * cols, acc);
+    }
 }
 
 void ck_dconv_pack_dy(const struct ck_dconv_geom *g, const float *dy, float *dyb, int rows,
@@ -100,14 +105,9 @@ void ck_dconv_pack_dy(const struct ck_dconv_geom *g, const float *dy, float *dyb
     const size_t plane = (size_t)rows * cols * 8;
     const int nblk = g->N * g->G * g->KB;
     #pragma omp parallel for schedule(static)
-    for (int i = 0; i < nblk; i++) {
-        ck_dconv_pack_dy_block(g, dy, i, dyb + i * plane, rows, cols, top, left);
-        if (bsum) {
-            double(*acc)[8] = (double(*)[8])(bsum + (size_t)i * 32);
-            memset(acc, 0, 32 * sizeof(double));
-            ck_dconv_bias_sum__avx2(dyb + i * plane, (size_t)rows * cols, acc);
-        }
-    }
+    for (int i = 0; i < nblk; i++)
+        ck_dconv_pack_dy_block(g, dy, i, dyb + i * plane, rows, cols, top, left,
+                               bsum ? bsum + (size_t)i * 32 : NULL);
 }
 
 /* Output blocks are processed FWD_NOB at a time; the weights of such a group are

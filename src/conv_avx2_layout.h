@@ -42,10 +42,11 @@ void ck_dconv_pack_x_unit(const struct ck_dconv_geom *g, const float *x, int i, 
 void ck_dconv_pack_x(const struct ck_dconv_geom *g, const float *x, float *xb); /* all units */
 
 /* Blocked dy: [N][G][KB][rows][cols][8], dy pixel (0,0) at (top, left) of each plane;
- * _block packs block i only. With bsum, pack_dy also stores each block's [4][8] partial
- * bias-gradient sums (double) at bsum + 32*i, for ck_dconv_bias_grad. */
+ * _block packs block i only, into d. With bsum they also store each block's [4][8]
+ * partial bias-gradient sums (double): _block at bsum, pack_dy at bsum + 32*i (the layout
+ * ck_dconv_bias_grad reads). */
 void ck_dconv_pack_dy_block(const struct ck_dconv_geom *g, const float *dy, int i, float *d,
-                            int rows, int cols, int top, int left);
+                            int rows, int cols, int top, int left, double *bsum);
 void ck_dconv_pack_dy(const struct ck_dconv_geom *g, const float *dy, float *dyb, int rows,
                       int cols, int top, int left, double *bsum);
 
