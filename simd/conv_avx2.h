@@ -27,7 +27,7 @@
  * leave narrow remainder tiles. Every src element named above must be readable (the
  * driver pads the input, so no bounds checks). accumulate = 0 overwrites dst with
  * bias[ob*8 + lane] (or 0 if bias is NULL) plus the sum; accumulate = 1 adds the sum to
- * dst. ntap = 0 is allowed; nrow >= 1.
+ * dst. ntap = 0 is allowed; nrow >= 1. Prefetching (pf) never changes results.
  */
 struct ck_dconv_row {
     const float *src, *w, *bias;
@@ -37,6 +37,8 @@ struct ck_dconv_row {
     ptrdiff_t src_blk, src_ch, src_pix, src_row;
     ptrdiff_t w_blk;
     ptrdiff_t dst_pix, dst_row, dst_ob;
+    const char *pf[2];   /* optional (NULL): memory to prefetch into L2 during the call, */
+    size_t pf_bytes[2];  /* spread evenly over its tiles (data a later step will need) */
 };
 void ck_dconv_row__avx2(const struct ck_dconv_row *job);
 

@@ -145,9 +145,20 @@ void ck_dconv_row__avx2(const struct ck_dconv_row *a)
     const int fast = a->blk_len == 8 && a->src_ch == 1 && a->src_pix == 8 && a->dst_pix == 8;
     const ptrdiff_t sjump = a->src_row - npix * a->src_pix;
     const ptrdiff_t djump = a->dst_row - npix * a->dst_pix;
-    const long total = (long)a->nrow * npix;
+    const long total = (long)a->nrow * npix, ntile = (total + ur - 1) / ur;
+    size_t pf_lines[2], pf_next[2] = {0, 0}, pf_per[2];
+    for (int r = 0; r < 2; r++) {
+        pf_lines[r] = a->pf[r] ? (a->pf_bytes[r] + 63) / 64 : 0;
+        pf_per[r] = ntile > 0 ? (pf_lines[r] + (size_t)ntile - 1) / (size_t)ntile : 0;
+    }
     int i = 0, j = 0; /* row and pixel of the next tile */
     for (long done = 0; done < total;) {
+        for (int r = 0; r < 2; r++) {
+            const size_t end = pf_next[r] + pf_per[r] < pf_lines[r] ? pf_next[r] + pf_per[r]
+                                                                     : pf_lines[r];
+            for (; pf_next[r] < end; pf_next[r]++)
+                _mm_prefetch(a->pf[r] + 64 * pf_next[r], _MM_HINT_T1);
+        }
         const float *s = a->src + i * a->src_row + j * a->src_pix;
         float *d = a->dst + i * a->dst_row + j * a->dst_pix;
         const int left = npix - j;

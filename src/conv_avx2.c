@@ -182,8 +182,16 @@ static int row_blocks(int items, int rows)
  * p0..p1-1: xi is that image's x copy, yb its blocked output [nob][P][Q][8] from block
  * kb0 on. The reduction runs in chunks whose weights stay in L1 (the same chunks for
  * every caller, so the sums do not depend on the work split); then yb goes to y. */
+/* Memory the kernel calls of one image prefetch into L2, spread over ncalls calls. */
+struct pf_plan {
+    const char *p[2];
+    size_t bytes[2];
+    int ncalls, next;
+};
+
 static void fwd_piece(const struct ck_dconv_geom *g, const struct bufs *b, const float *xi,
-                      float *yb, float *y, size_t ng, int gi, int kb0, int nob, int p0, int p1)
+                      float *yb, float *y, size_t ng, int gi, int kb0, int nob, int p0, int p1,
+                      struct pf_plan *pf)
 {
     const int nob_max = CK_MIN(FWD_NOB, g->KB);
     const size_t wblk = (size_t)g->T * g->RL * 8; /* weight floats per (kb, xb) */
@@ -204,6 +212,13 @@ static void fwd_piece(const struct ck_dconv_geom *g, const struct bufs *b, const
             .w_blk = (ptrdiff_t)(wblk * nob), .dst_pix = 8,
             .dst_row = (ptrdiff_t)g->Q * 8, .dst_ob = (ptrdiff_t)pq8,
         };
+        for (int r = 0; pf && r < 2; r++) {
+            const size_t lo = pf->bytes[r] * pf->next / pf->ncalls;
+            job.pf[r] = pf->p[r] ? pf->p[r] + lo : NULL;
+            job.pf_bytes[r] = pf->bytes[r] * (pf->next + 1) / pf->ncalls - lo;
+        }
+        if (pf)
+            pf->next++;
         ck_dconv_row__avx2(&job);
     }
     for (int ob = 0; ob < nob; ob++) {
@@ -239,6 +254,8 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
     }
     const int nob_max = CK_MIN(FWD_NOB, g.KB), ngrp = ceil_div(g.KB, nob_max);
     const size_t pq8 = (size_t)g.P * g.Q * 8, ximg = (size_t)g.XB * g.xblk;
+    const size_t wblk = (size_t)g.T * g.RL * 8;
+    const int nchunk = ceil_div(g.XB, CK_MAX(1, (int)(L1_WEIGHT_BYTES / (nob_max * wblk * sizeof(float)))));
     int nth = 1;
 #ifdef _OPENMP
     nth = omp_get_max_threads();
@@ -247,19 +264,29 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
     if (nimg >= 4L * nth) {
         #pragma omp parallel
         {
-            int tid = 0;
+            int tid = 0, nth_run = 1;
 #ifdef _OPENMP
-            tid = omp_get_thread_num();
+            tid = omp_get_thread_num(), nth_run = omp_get_num_threads();
 #endif
             float *xs = b.x + (size_t)tid * ximg, *ys = b.out + (size_t)tid * g.KB * pq8;
-            #pragma omp for schedule(dynamic, 1)
-            for (long ng = 0; ng < nimg; ng++) {
+            const long ng0 = nimg * tid / nth_run, ng1 = nimg * (tid + 1) / nth_run;
+            const size_t xbytes = (size_t)g.Cg * g.H * g.W * sizeof(float);
+            const size_t ybytes = (size_t)g.Kg * g.P * g.Q * sizeof(float);
+            for (long ng = ng0; ng < ng1; ng++) {
                 const int nu = ck_dconv_x_units(&g);
                 for (int u = 0; u < nu; u++)
                     ck_dconv_pack_x_unit(&g, x, (int)ng * nu + u, xs + u * ck_dconv_x_unit_size(&g));
+                /* while computing: fetch this thread's next image of x and this image's y */
+                struct pf_plan pf = {
+                    .p = {ng + 1 < ng1 ? (const char *)(x + (size_t)(ng + 1) * g.Cg * g.H * g.W)
+                                       : NULL,
+                          (const char *)(y + (size_t)ng * g.Kg * g.P * g.Q)},
+                    .bytes = {xbytes, ybytes},
+                    .ncalls = ngrp * nchunk,
+                };
                 for (int kb0 = 0; kb0 < g.KB; kb0 += nob_max)
                     fwd_piece(&g, &b, xs, ys + kb0 * pq8, y, (size_t)ng, (int)(ng % g.G), kb0,
-                              CK_MIN(nob_max, g.KB - kb0), 0, g.P);
+                              CK_MIN(nob_max, g.KB - kb0), 0, g.P, &pf);
             }
         }
         return CK_OK;
@@ -274,7 +301,7 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
         const int kb0 = kgp * nob_max, p0 = rb * rpb;
         fwd_piece(&g, &b, b.x + (size_t)ng * ximg, b.out + ((size_t)ng * g.KB + kb0) * pq8, y,
                   (size_t)ng, (int)(ng % g.G), kb0, CK_MIN(nob_max, g.KB - kb0), p0,
-                  CK_MIN(g.P, p0 + rpb));
+                  CK_MIN(g.P, p0 + rpb), NULL);
     }
     return CK_OK;
 }
