@@ -321,7 +321,8 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
  * dyi is that image's padded dy copy, dxb its blocked dx [nob][H][W][8] from block cb0 on;
  * then dxb goes to dx. Reduction chunks fixed by the problem, as in fwd_piece. */
 static void bwd_piece(const struct ck_dconv_geom *g, const struct bufs *b, const float *dyi,
-                      float *dxb, float *dx, size_t ng, int gi, int cb0, int nob, int h0, int h1)
+                      float *dxb, float *dx, size_t ng, int gi, int cb0, int nob, int h0, int h1,
+                      struct pf_plan *pf)
 {
     const int nob_max = CK_MIN(FWD_NOB, g->CB);
     const ptrdiff_t row8 = (ptrdiff_t)g->Qp * 8;
@@ -346,6 +347,13 @@ static void bwd_piece(const struct ck_dconv_geom *g, const struct bufs *b, const
             job.src_row = row8, job.dst_row = (ptrdiff_t)g->W * 8;
             job.src = dy_n + (size_t)(h0 + g->pt + g->dpt) * row8 + (size_t)(g->pl + g->dpl) * 8;
             job.dst = dxb + (size_t)h0 * g->W * 8;
+            for (int r = 0; pf && r < 2; r++) {
+                const size_t lo = pf->bytes[r] * pf->next / pf->ncalls;
+                job.pf[r] = pf->p[r] ? pf->p[r] + lo : NULL;
+                job.pf_bytes[r] = pf->bytes[r] * (pf->next + 1) / pf->ncalls - lo;
+            }
+            if (pf)
+                pf->next++;
             ck_dconv_row__avx2(&job);
             continue;
         }
@@ -400,6 +408,8 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
     b.phase[g.sh * g.sw] = nt;
     const int nob_max = CK_MIN(FWD_NOB, g.CB), ngrp = ceil_div(g.CB, nob_max);
     const size_t hw8 = (size_t)g.H * g.W * 8, dyplane = (size_t)g.Pp * g.Qp * 8;
+    const size_t wphase = (size_t)ceil_div(g.T, g.sh * g.sw) * 64; /* as in bwd_piece */
+    const int nchunk = ceil_div(g.KB, CK_MAX(1, (int)(L1_WEIGHT_BYTES / (nob_max * wphase * sizeof(float)))));
     int nth = 1;
 #ifdef _OPENMP
     nth = omp_get_max_threads();
@@ -408,20 +418,29 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
     if (nimg >= 4L * nth) {
         #pragma omp parallel
         {
-            int tid = 0;
+            int tid = 0, nth_run = 1;
 #ifdef _OPENMP
-            tid = omp_get_thread_num();
+            tid = omp_get_thread_num(), nth_run = omp_get_num_threads();
 #endif
             float *dys = b.dy + (size_t)tid * g.KB * dyplane;
             float *dxs = b.out + (size_t)tid * g.CB * hw8;
-            #pragma omp for schedule(dynamic, 1)
-            for (long ng = 0; ng < nimg; ng++) {
+            const long ng0 = nimg * tid / nth_run, ng1 = nimg * (tid + 1) / nth_run;
+            const size_t pq = (size_t)g.P * g.Q, hw = (size_t)g.H * g.W;
+            for (long ng = ng0; ng < ng1; ng++) {
+                /* stride 1 (one kernel call per chunk): while computing, fetch this thread's
+                 * next image of dy and this image's dx, as in the forward */
+                struct pf_plan pf = {
+                    .p = {ng + 1 < ng1 ? (const char *)(dy + (size_t)(ng + 1) * g.Kg * pq) : NULL,
+                          (const char *)(dx + (size_t)ng * g.Cg * hw)},
+                    .bytes = {(size_t)g.Kg * pq * sizeof(float), (size_t)g.Cg * hw * sizeof(float)},
+                    .ncalls = ngrp * nchunk,
+                };
                 for (int kb = 0; kb < g.KB; kb++)
                     ck_dconv_pack_dy_block(&g, dy, (int)ng * g.KB + kb, dys + kb * dyplane,
                                            g.Pp, g.Qp, g.dpt, g.dpl, NULL);
                 for (int cb0 = 0; cb0 < g.CB; cb0 += nob_max)
                     bwd_piece(&g, &b, dys, dxs + cb0 * hw8, dx, (size_t)ng, (int)(ng % g.G), cb0,
-                              CK_MIN(nob_max, g.CB - cb0), 0, g.H);
+                              CK_MIN(nob_max, g.CB - cb0), 0, g.H, &pf);
             }
         }
         return CK_OK;
@@ -436,7 +455,7 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
         const int cb0 = cgp * nob_max, h0 = rb * rpb;
         bwd_piece(&g, &b, b.dy + (size_t)ng * g.KB * dyplane,
                   b.out + ((size_t)ng * g.CB + cb0) * hw8, dx, (size_t)ng, (int)(ng % g.G), cb0,
-                  CK_MIN(nob_max, g.CB - cb0), h0, CK_MIN(g.H, h0 + rpb));
+                  CK_MIN(nob_max, g.CB - cb0), h0, CK_MIN(g.H, h0 + rpb), NULL);
     }
     return CK_OK;
 }
