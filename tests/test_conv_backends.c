@@ -296,10 +296,12 @@ ParameterizedTest(struct backend_pass *bp, conv_backends, matches_fp64_reference
  * whose GEMM is OpenBLAS's - it threads itself and does not promise results independent
  * of its thread count (the backend's description says so).
  * ------------------------------------------------------------------------------------- */
+#ifdef _OPENMP
 static int thread_count_exempt(const struct ck_conv_backend *be)
 {
     return strcmp(be->name, "im2col-blas") == 0;
 }
+#endif
 
 Test(conv_backends, one_and_two_threads_bit_identical)
 {
