@@ -60,6 +60,8 @@ struct ck_dconv_wgrad {
     ptrdiff_t dy_kb, dy_row;
     ptrdiff_t src_row, src_pix;
     ptrdiff_t dw_kb;
+    const char *pf;  /* optional (NULL): memory to prefetch into L2 before the tile */
+    size_t pf_bytes;
 };
 void ck_dconv_wgrad__avx2(const struct ck_dconv_wgrad *job);
 

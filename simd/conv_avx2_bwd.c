@@ -76,6 +76,8 @@ static const wgrad_fn wgrad_fns[4][12] = {
 
 void ck_dconv_wgrad__avx2(const struct ck_dconv_wgrad *a)
 {
+    for (size_t off = 0; a->pf && off < a->pf_bytes; off += 64)
+        _mm_prefetch(a->pf + off, _MM_HINT_T1);
     wgrad_fns[a->nkb - 1][a->nitem - 1](a);
 }
 

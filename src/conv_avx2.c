@@ -462,6 +462,24 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
 
 /* ---- backward-weights ------------------------------------------------------------- */
 
+/* The NCHW source of copy unit u of image n in backward-weights: per group, its x units
+ * (ck_dconv_x_units of them, none when planar) then its KB dy blocks. */
+static const char *wg_unit_src(const struct ck_dconv_geom *g, const float *x, const float *dy,
+                               int n, int u, int nu, size_t *bytes)
+{
+    const int per = nu + g->KB, gi = u / per, r = u % per;
+    const size_t ng = (size_t)n * g->G + gi, hw = (size_t)g->H * g->W;
+    if (r < nu) {
+        const int c0 = g->flat ? r : r * 8, nc = g->flat ? 1 : CK_MIN(8, g->Cg - c0);
+        *bytes = (size_t)nc * hw * sizeof(float);
+        return (const char *)(x + (ng * g->Cg + c0) * hw);
+    }
+    const int k0 = (r - nu) * 8;
+    const size_t pq = (size_t)g->P * g->Q;
+    *bytes = (size_t)CK_MIN(8, g->Kg - k0) * pq * sizeof(float);
+    return (const char *)(dy + (ng * g->Kg + k0) * pq);
+}
+
 /* x is (N,C,H,W), dy is (N,K,P,Q), dw is (K,C/G,R,S), db is (K) or NULL.
  * The blocked gradient dwb[G][KB][items][8k] (items as in the forward weights) is cut
  * into tiles of WG_NKB k-blocks x WG_NIT items; each thread owns a fixed contiguous range
@@ -498,13 +516,13 @@ static enum ck_status avx2_backward_weights(const struct ck_conv_params *p, cons
         tid = omp_get_thread_num(), nth = omp_get_num_threads();
 #endif
         const long t0 = tiles * tid / nth, t1 = tiles * (tid + 1) / nth;
+        const int u0 = g.G * per * tid / nth, u1 = g.G * per * (tid + 1) / nth;
         for (int n = 0; n < g.N; n++) {
             /* image n into slot n % 2 (images 0 and 1's regions); the barrier that ends
              * this copy also ends every thread's use of slot n % 2 for image n - 2 */
             float *xsl = b.x + (size_t)(n % nslot) * g.G * ximg;
             float *dsl = b.dy + (size_t)(n % nslot) * g.G * g.KB * pq8;
-            #pragma omp for schedule(static)
-            for (int u = 0; u < g.G * per; u++) {
+            for (int u = u0; u < u1; u++) {
                 const int gi = u / per, r = u % per, ng = n * g.G + gi;
                 if (r < nu) {
                     ck_dconv_pack_x_unit(&g, x, ng * nu + r,
@@ -516,8 +534,23 @@ static enum ck_status avx2_backward_weights(const struct ck_conv_params *p, cons
                                        g.P, g.Q, 0, 0,
                                        db ? b.bsum + ((size_t)ng * g.KB + kb) * 32 : NULL);
             }
+            #pragma omp barrier
             /* planar: the kernels read x in place */
             const float *xim = g.planar ? x + (size_t)n * g.G * ximg : xsl;
+            /* while computing: fetch the sources of this thread's units of image n + 1,
+             * about twice the even share per kernel call so they are done in time */
+            int pu = n + 1 < g.N ? u0 : u1;
+            size_t poff = 0, quota = 64;
+            {
+                size_t total = 0, ub;
+                for (int u = pu; u < u1; u++)
+                    (void)wg_unit_src(&g, x, dy, n + 1, u, nu, &ub), total += ub;
+                const long ncalls = (long)ceil_div(g.P, rows) * (t1 - t0);
+                if (ncalls > 0)
+                    quota += 2 * total / (size_t)ncalls;
+                if (total > WG_PREFETCH_MAX_BYTES) /* would push the current image out of L2 */
+                    pu = u1;
+            }
             for (int p0 = 0; p0 < g.P; p0 += rows)
                 for (long t = t0; t < t1; t++) {
                     const int ti = (int)(t % nit), kg = (int)(t / nit % nkg);
@@ -537,6 +570,14 @@ static enum ck_status avx2_backward_weights(const struct ck_conv_params *p, cons
                         .src_pix = (ptrdiff_t)(g.sw * g.xpix),
                         .dw_kb = (ptrdiff_t)(g.items * 8),
                     };
+                    if (pu < u1) {
+                        size_t ub;
+                        const char *src = wg_unit_src(&g, x, dy, n + 1, pu, nu, &ub);
+                        job.pf = src + poff, job.pf_bytes = CK_MIN(quota, ub - poff);
+                        poff += job.pf_bytes;
+                        if (poff >= ub)
+                            pu++, poff = 0;
+                    }
                     ck_dconv_wgrad__avx2(&job);
                 }
         }

@@ -16,6 +16,7 @@ enum {
     L1_WEIGHT_BYTES = 16384, /* weights kept hot per reduction chunk */
     WG_TILE_PIXELS = 256, /* output pixels per weight-gradient kernel call */
     MIN_WORK_ITEMS = 16,  /* split output rows until there are this many work items */
+    WG_PREFETCH_MAX_BYTES = 262144, /* weight gradient: most next-image data to prefetch */
 };
 
 /* Everything derived from one problem. Blocked tensors are [..][blocks][rows][cols][8]. */
