@@ -44,6 +44,12 @@ static void geom_init(struct ck_dconv_geom *g, const struct ck_conv_params *p,
     g->Hp = g->H + p->pad_top + p->pad_bottom, g->Wp = g->W + p->pad_left + p->pad_right;
     /* Forward stays blocked: its kernel reads 8+ channels of a few pixels at a time, and
      * planes of 2^k floats map those into a handful of L1 sets (1x1 ran slower). */
+    /* backward-weights copies batches of wg_batch images (at least WG_SLOT_MIN_MACS of
+     * work, so the barrier per batch is cheap) into two alternating halves of its slots */
+    const double macs = (double)g->G * g->Kg * g->Cg * g->R * g->S * g->P * g->Q;
+    const double per_min = (double)WG_SLOT_MIN_MACS / CK_MAX(macs, 1.0);
+    g->wg_batch = per_min <= 1.0 ? 1 : (int)CK_MIN((double)CK_MAX(g->N, 1), per_min + 1.0);
+    g->wg_slots = CK_MIN(g->N, 2 * g->wg_batch);
     g->planar = pass == CK_PASS_BACKWARD_WEIGHTS && !g->flat && g->Cg % 8 == 0 &&
                 g->Hp == g->H && g->Wp == g->W;
     g->xpix = g->flat || g->planar ? 1 : 8;
@@ -98,7 +104,7 @@ static size_t carve(const struct ck_dconv_geom *g, enum ck_conv_pass pass, void 
     size_t off = 0;
     if (pass == CK_PASS_FORWARD || pass == CK_PASS_BACKWARD_WEIGHTS) {
         /* backward-weights copies two images at a time (slots), the forward all of them */
-        const size_t nxi = pass == CK_PASS_FORWARD ? nx : (size_t)CK_MIN(g->N, 2) * g->G;
+        const size_t nxi = pass == CK_PASS_FORWARD ? nx : (size_t)g->wg_slots * g->G;
         x = take(&off, g->planar ? 0 : mul_sat(prod(nxi, g->XB, g->xblk, 1), f));
         w = take(&off, prod((size_t)g->G * g->KB, g->items, 8, f));
     }
@@ -115,7 +121,7 @@ static size_t carve(const struct ck_dconv_geom *g, enum ck_conv_pass pass, void 
         tw = take(&off, mul_sat((size_t)g->T, sizeof(ptrdiff_t)));
         ph = take(&off, mul_sat((size_t)g->sh * g->sw + 1, sizeof(int)));
     } else {
-        dy = take(&off, prod((size_t)CK_MIN(g->N, 2) * g->G * g->KB, (size_t)g->P * g->Q, 8, f));
+        dy = take(&off, prod((size_t)g->wg_slots * g->G * g->KB, (size_t)g->P * g->Q, 8, f));
         item = take(&off, mul_sat(g->items, sizeof(ptrdiff_t)));
         bs = take(&off, prod(nx, g->KB, 32, sizeof(double)));
     }
@@ -508,7 +514,8 @@ static enum ck_status avx2_backward_weights(const struct ck_conv_params *p, cons
     const int rows = CK_MAX(1, CK_MIN(g.P, WG_TILE_PIXELS / g.Q));
     const size_t pq8 = (size_t)g.P * g.Q * 8, ximg = (size_t)g.XB * g.xblk;
     /* copy units of one image: per group, its x units (none when planar) and KB dy blocks */
-    const int nu = g.planar ? 0 : ck_dconv_x_units(&g), per = nu + g.KB, nslot = CK_MIN(g.N, 2);
+    const int nu = g.planar ? 0 : ck_dconv_x_units(&g), per = nu + g.KB;
+    const int nslot = g.wg_slots, batch = g.wg_batch;
     #pragma omp parallel
     {
         int tid = 0, nth = 1;
@@ -518,28 +525,35 @@ static enum ck_status avx2_backward_weights(const struct ck_conv_params *p, cons
         const long t0 = tiles * tid / nth, t1 = tiles * (tid + 1) / nth;
         const int u0 = g.G * per * tid / nth, u1 = g.G * per * (tid + 1) / nth;
         for (int n = 0; n < g.N; n++) {
-            /* image n into slot n % 2 (images 0 and 1's regions); the barrier that ends
-             * this copy also ends every thread's use of slot n % 2 for image n - 2 */
+            /* image n is in slot n % nslot. All threads copy a batch of images n .. n +
+             * batch - 1 into one half of the slots; the barrier that ends the copy also
+             * ends every thread's use of that half for the batch before last. */
             float *xsl = b.x + (size_t)(n % nslot) * g.G * ximg;
             float *dsl = b.dy + (size_t)(n % nslot) * g.G * g.KB * pq8;
-            for (int u = u0; u < u1; u++) {
-                const int gi = u / per, r = u % per, ng = n * g.G + gi;
-                if (r < nu) {
-                    ck_dconv_pack_x_unit(&g, x, ng * nu + r,
-                                         xsl + gi * ximg + r * ck_dconv_x_unit_size(&g));
-                    continue;
+            if (n % batch == 0) {
+                const long nv = (long)CK_MIN(batch, g.N - n) * g.G * per;
+                for (long v = nv * tid / nth; v < nv * (tid + 1) / nth; v++) {
+                    const int m = n + (int)(v / (g.G * per)), u = (int)(v % (g.G * per));
+                    const int gi = u / per, r = u % per, ng = m * g.G + gi;
+                    float *xm = b.x + (size_t)(m % nslot) * g.G * ximg;
+                    float *dm = b.dy + (size_t)(m % nslot) * g.G * g.KB * pq8;
+                    if (r < nu) {
+                        ck_dconv_pack_x_unit(&g, x, ng * nu + r,
+                                             xm + gi * ximg + r * ck_dconv_x_unit_size(&g));
+                        continue;
+                    }
+                    const int kb = r - nu;
+                    ck_dconv_pack_dy_block(&g, dy, ng * g.KB + kb,
+                                           dm + ((size_t)gi * g.KB + kb) * pq8, g.P, g.Q, 0, 0,
+                                           db ? b.bsum + ((size_t)ng * g.KB + kb) * 32 : NULL);
                 }
-                const int kb = r - nu;
-                ck_dconv_pack_dy_block(&g, dy, ng * g.KB + kb, dsl + ((size_t)gi * g.KB + kb) * pq8,
-                                       g.P, g.Q, 0, 0,
-                                       db ? b.bsum + ((size_t)ng * g.KB + kb) * 32 : NULL);
+                #pragma omp barrier
             }
-            #pragma omp barrier
             /* planar: the kernels read x in place */
             const float *xim = g.planar ? x + (size_t)n * g.G * ximg : xsl;
             /* while computing: fetch the sources of this thread's units of image n + 1,
              * about twice the even share per kernel call so they are done in time */
-            int pu = n + 1 < g.N ? u0 : u1;
+            int pu = batch == 1 && n + 1 < g.N ? u0 : u1;
             size_t poff = 0, quota = 64;
             {
                 size_t total = 0, ub;

@@ -17,6 +17,8 @@ enum {
     WG_TILE_PIXELS = 256, /* output pixels per weight-gradient kernel call */
     MIN_WORK_ITEMS = 16,  /* split output rows until there are this many work items */
     WG_PREFETCH_MAX_BYTES = 262144, /* weight gradient: most next-image data to prefetch */
+    WG_SLOT_MIN_MACS = 2000000, /* weight gradient: least work of a batch of images copied
+                                 * together (one barrier a batch) */
 };
 
 /* Everything derived from one problem. Blocked tensors are [..][blocks][rows][cols][8]. */
@@ -27,6 +29,7 @@ struct ck_dconv_geom {
     int CB, KB;     /* 8-channel blocks per group of input / output channels */
     int flat;       /* x kept as padded planes: few input channels (first layer) */
     int planar;     /* backward-weights reads x in place as NCHW planes: no padding, Cg % 8 == 0 */
+    int wg_batch, wg_slots; /* backward-weights: images copied at a time, copies held */
     int XB, RL;     /* x blocks per group, channels per block: (CB, 8) or (1, Cg) */
     int Hp, Wp;     /* x with the convolution padding materialised */
     size_t xpix, xch, xblk; /* x strides (floats): pixel, channel, block */

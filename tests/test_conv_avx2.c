@@ -43,6 +43,7 @@ static const char *const layers[] = {
     "mb1ic16ih11oc24kh3sh2dh1",      /* unpadded in place, stride 2, dilation 2 */
     "mb8ic24ih9oc40kh3ph1",          /* 8 images: forward work items per image */
     "mb8ic3ih12oc16kh5sh2ph2",       /* the same, first layer */
+    "mb3ic32ih16oc64kh3ph1",         /* weight gradient image by image in two slots */
 };
 
 struct problem {
@@ -164,7 +165,7 @@ Test(conv_avx2, results_do_not_depend_on_the_thread_count)
         "mb2ic32ih16oc64kh3ph1", "mb1ic64ih15oc40kh1sh2", "g3mb1ic36ih11oc12kh3sh2ph1",
         "mb2ic3ih20oc24kh5ph2", "mb2ic64ih14oc48kh1",
         /* 8 images: forward per image-group with 1-2 threads, per row block with 3 */
-        "mb8ic16ih9oc24kh3ph1", "mb8ic3ih10oc16kh3ph1",
+        "mb8ic16ih9oc24kh3ph1", "mb8ic3ih10oc16kh3ph1", "mb3ic32ih16oc64kh3ph1",
     };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         for (int pass = 0; pass < CK_PASS_COUNT; pass++) {
