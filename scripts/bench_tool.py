@@ -231,7 +231,7 @@ def report(path, outdir):
     if gemm:
         libs = list(dict.fromkeys(r["lib"] for r in gemm))
         shapes = sorted({r["shape"] for r in gemm},
-                        key=lambda s: [int(x) for x in s.split("x")])
+                        key=lambda s: [int(x) for x in s.split("_")[0].split("x")] + [s])
         g = {(r["shape"], r["threads"], r["lib"]): r for r in gemm}
         rows = []
         for s in shapes:
@@ -299,6 +299,10 @@ def report(path, outdir):
                 if r["backend"] == b and not r["error"] and "max_rel_err" in r:
                     fh.write(f"{r['GFLOPS']:.4g} {max(r['max_rel_err'], 1e-10):.4g}\n")
     write_gnuplot(pdir, outdir, backends, rows_t, bool(peaks))
+    if not backends:
+        with open(os.path.join(outdir, "bench.md"), "w") as fh:
+            fh.write("\n".join(md))
+        return
     md += ["## Plots", "",
            "Medians over problems with groups 1, dilation 1 and square filters; "
            "filter/stride/padding plots: one row per thread count "
@@ -316,8 +320,13 @@ def best_tables(conv, threads, tmax):
     """Markdown: the fastest real backend (not auto, not naive) per sweep point, grouped
     by filter x stride x padding (medians over channel pairs and image sizes), then per
     problem. Also written alone to bench-best.md for the README."""
+    # Problems measured at every thread count: the sweep and the real layers, not the
+    # test corpus (tiny shapes registered at one thread count only).
+    tcount = {}
+    for r in conv:
+        tcount.setdefault(r["desc"], set()).add(r["threads"])
     real = [r for r in conv if not r["error"] and "GFLOPS" in r
-            and r["backend"] not in ("auto", "naive")]
+            and r["backend"] not in ("auto", "naive") and len(tcount[r["desc"]]) == len(threads)]
     best = {}
     for r in real:
         k = (r["passname"], r["desc"], r["threads"])
@@ -325,7 +334,8 @@ def best_tables(conv, threads, tmax):
             best[k] = r
     ts = sorted({1 if 1 in threads else min(threads), tmax}) if threads else []
     md = ["## Best backend per sweep point", "",
-          "The fastest backend (auto and naive left out) for each problem; grouped rows give "
+          "The fastest backend (auto and naive left out) for each problem measured at every "
+          "thread count (the test corpus's tiny shapes left out); grouped rows give "
           "the median over the channel pairs and image sizes of that filter/stride/padding "
           "point and the backend that wins most often there (wins/problems).", ""]
     groups = {}
@@ -370,6 +380,9 @@ def best_tables(conv, threads, tmax):
 
 def write_gnuplot(pdir, outdir, backends, rows_t, has_peak):
     n = len(backends)
+    if n == 0:  # no convolution cases (a GEMM or network run): no conv plots
+        open(os.path.join(pdir, "plots.gp"), "w").close()
+        return
     lines = ["set datafile missing '?'", "set key top left",
              "set grid", "set yrange [0:*]"]
     def panels(axis, xlabel, categorical, thread_rows):
