@@ -266,7 +266,11 @@ def report(path, outdir):
     # Plot data: medians over problems with groups 1, dilation 1, square filters.
     pdir = os.path.join(outdir, "plots")
     os.makedirs(pdir, exist_ok=True)
+    tcount = {}  # the test corpus (one thread count only) stays out of the plots
+    for r in conv:
+        tcount.setdefault(r["desc"], set()).add(r["threads"])
     plain = [r for r in conv if not r["error"] and "GFLOPS" in r and r["p"]["G"] == 1
+             and len(tcount[r["desc"]]) == len(threads)
              and r["p"]["dh"] == 1 and r["p"]["dw"] == 1 and r["p"]["R"] == r["p"]["S"]]
     axes = {"filter": lambda p: p["R"],
             "stride": lambda p: p["sh"] if p["sh"] == p["sw"] else None,
@@ -304,7 +308,8 @@ def report(path, outdir):
             fh.write("\n".join(md))
         return
     md += ["## Plots", "",
-           "Medians over problems with groups 1, dilation 1 and square filters; "
+           "Medians over problems with groups 1, dilation 1 and square filters, measured at "
+           "every thread count (not the test corpus); "
            "filter/stride/padding plots: one row per thread count "
            f"({', '.join(map(str, rows_t))}).", ""]
     for name, title in (("filter", "GFLOP/s vs filter size"), ("stride", "GFLOP/s vs stride"),
