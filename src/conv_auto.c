@@ -3,8 +3,8 @@
  *
  * The heuristic's order comes from convkit-bench on the project machine (see the README's
  * benchmark section): Winograd F(4x4,3x3) beats every direct method on 3x3 stride-1
- * layers with enough channels; im2col+GEMM wins 1x1 stride-1 layers and first-layer
- * backward-data; the AVX2 direct backend beats im2col+GEMM almost everywhere else;
+ * layers with enough channels; im2col+GEMM wins the backward-data pass of 1x1 stride-1
+ * and first layers; the AVX2 direct backend beats im2col+GEMM almost everywhere else;
  * im2col is the portable fallback; naive only if nothing else runs.
  * Measuring (ck_auto_tune) is explicit and fills the wisdom table. Does not itself
  * compute any convolution.
@@ -109,19 +109,21 @@ static void heuristic(const struct ck_conv_params *p, enum ck_conv_pass pass,
             return;
         }
     }
-    /* Measured on the project machine (convkit-bench, README): a 1x1 stride-1 layer is one
-     * plain GEMM for im2col (no lowering), 71-77% of peak against the direct kernel's
-     * 52-61% in every pass; and backward-data with fewer than 8 input channels per group
-     * (a first layer) leaves the direct kernel's 8-wide channel blocks mostly empty
-     * (16% of peak against im2col's 38%). */
+    /* Measured on the project machine (scripts/readme-figures.sh, README): backward-data
+     * goes to im2col for 1x1 stride-1 layers (one plain GEMM, no col2im; it won 13 of
+     * the sweep's 19 such layers) and for layers with fewer than 8 input channels per
+     * group, whose 8-wide channel blocks the direct kernel would mostly waste (a first
+     * layer: 25% of peak against im2col's 40%). Forward and backward-weights of 1x1
+     * layers stay on the direct kernel, which won most of them. */
     const int pointwise = p->R == 1 && p->S == 1 && p->stride_h == 1 && p->stride_w == 1 &&
                           p->pad_top == 0 && p->pad_left == 0 && p->pad_bottom == 0 &&
                           p->pad_right == 0;
-    if (pointwise || (pass == CK_PASS_BACKWARD_DATA && cg < 8)) {
+    if (pass == CK_PASS_BACKWARD_DATA && (pointwise || cg < 8)) {
         static const char *const g[] = {"im2col"};
         if ((out->backend = first_supporting(g, 1, p, pass))) {
             ck__msg(out->reason, sizeof out->reason,
-                    pointwise ? "heuristic: 1x1 stride 1 is one packed GEMM, no lowering"
+                    pointwise ? "heuristic: backward-data of a 1x1 stride-1 layer is one "
+                                "packed GEMM, no col2im"
                               : "heuristic: backward-data with %d input channels per group: "
                                 "the GEMM keeps its tiles full, the direct kernel's 8-wide "
                                 "channel blocks would be mostly empty", cg);
