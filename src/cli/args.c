@@ -93,6 +93,17 @@ const char *ck_args_get(const struct ck_opt *opts, size_t n_opts, const char *na
     return NULL;
 }
 
+int ck_cli_require(const char *cmd, const struct ck_opt *opts, size_t n_opts,
+                   const char *const *names, size_t n_names)
+{
+    for (size_t i = 0; i < n_names; i++)
+        if (!ck_args_get(opts, n_opts, names[i])) {
+            ck_cli_error(cmd, "missing required option --%s (see --help)", names[i]);
+            return -1;
+        }
+    return 0;
+}
+
 /* Parse [s, end) as a decimal int in [lo, hi]; 0 ok, -1 not a number, -2 out of range. */
 static int parse_int_span(const char *s, const char *end, int lo, int hi, int *out)
 {

@@ -36,6 +36,14 @@ int ck_args_parse(int argc, char **argv, struct ck_opt *opts, size_t n_opts, int
 /** The value of option name (NULL if absent or not in opts). */
 const char *ck_args_get(const struct ck_opt *opts, size_t n_opts, const char *name);
 
+/**
+ * The required options: names[0..n_names), each in opts. 0 if all were given; else
+ * prints `convkit CMD: missing required option --NAME (see --help)` for the first
+ * missing one and returns -1.
+ */
+int ck_cli_require(const char *cmd, const struct ck_opt *opts, size_t n_opts,
+                   const char *const *names, size_t n_names);
+
 /** Parse text as a decimal int in [lo, hi]. 0 on success; -1 with a message naming --opt. */
 int ck_args_int(const char *opt, const char *text, int lo, int hi, int *out, char *msg,
                 size_t msg_len);

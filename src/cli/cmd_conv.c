@@ -98,12 +98,9 @@ static int parse_options(struct job *j, struct ck_opt *o, size_t n_opts)
     j->dy_path = ck_args_get(o, n_opts, "grad-output");
     j->out_path = ck_args_get(o, n_opts, "output");
     j->db_path = ck_args_get(o, n_opts, "bias-grad");
-    const char *missing = !j->x_path ? "--input" : !j->w_path ? "--weights"
-                        : !j->out_path ? "--output" : NULL;
-    if (missing) {
-        ck_cli_error(CMD, "missing required option %s (see --help)", missing);
+    static const char *const required[] = {"input", "weights", "output"};
+    if (ck_cli_require(CMD, o, n_opts, required, 3) != 0)
         return -1;
-    }
     j->pass = CK_PASS_FORWARD;
     if ((v = ck_args_get(o, n_opts, "pass")) && ck_conv_pass_parse(v, &j->pass) != CK_OK) {
         ck_cli_error(CMD, "--pass '%s': expected forward, backward-data or backward-weights", v);

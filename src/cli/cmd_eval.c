@@ -85,10 +85,9 @@ int ck_cmd_eval(int argc, char **argv)
         usage(stdout);
         return CK_EXIT_OK;
     }
-    if (!o[0].value) {
-        ck_cli_error(CMD, "missing required option --checkpoint (see --help)");
+    static const char *const required[] = {"checkpoint"};
+    if (ck_cli_require(CMD, o, n_opts, required, 1) != 0)
         return CK_EXIT_USAGE;
-    }
     struct ck_checkpoint ck = {0};
     struct ck_trainer *t = NULL;
     struct ck_dataset test = {0};

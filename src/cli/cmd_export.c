@@ -46,11 +46,9 @@ int ck_cmd_export(int argc, char **argv)
         usage(stdout);
         return CK_EXIT_OK;
     }
-    if (!o[0].value || !o[1].value) {
-        ck_cli_error(CMD, "missing required option --%s (see --help)",
-                     o[0].value ? "npy-dir" : "checkpoint");
+    static const char *const required[] = {"checkpoint", "npy-dir"};
+    if (ck_cli_require(CMD, o, 2, required, 2) != 0)
         return CK_EXIT_USAGE;
-    }
     const char *dir = o[1].value;
     struct ck_checkpoint ck = {0};
     struct ck_trainer *t = NULL;

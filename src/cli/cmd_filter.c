@@ -110,12 +110,9 @@ static int parse_options(struct filter_job *j, const struct ck_opt *o, size_t n_
     j->kernel = ck_args_get(o, n_opts, "kernel");
     j->in_path = ck_args_get(o, n_opts, "input");
     j->out_path = ck_args_get(o, n_opts, "output");
-    const char *missing = !j->kernel ? "--kernel" : !j->in_path ? "--input"
-                        : !j->out_path ? "--output" : NULL;
-    if (missing) {
-        ck_cli_error(CMD, "missing required option %s (see --help)", missing);
+    static const char *const required[] = {"kernel", "input", "output"};
+    if (ck_cli_require(CMD, o, n_opts, required, 3) != 0)
         return -1;
-    }
     j->map = MAP_CLAMP;
     j->R = j->S = 0;
     for (size_t i = 0; i < N_KERNELS; i++)

@@ -162,10 +162,9 @@ int ck_cmd_summary(int argc, char **argv)
     }
     const char *model = ck_args_get(opts, n_opts, "model");
     const char *v, *backend = ck_args_get(opts, n_opts, "backend");
-    if (!model) {
-        ck_cli_error(CMD, "missing required option --model (see --help)");
+    static const char *const required[] = {"model"};
+    if (ck_cli_require(CMD, opts, n_opts, required, 1) != 0)
         return CK_EXIT_USAGE;
-    }
     if ((v = ck_args_get(opts, n_opts, "batch")) &&
         ck_args_int("batch", v, 1, INT_MAX, &batch, msg, sizeof msg) != 0) {
         ck_cli_error(CMD, "%s", msg);

@@ -401,11 +401,9 @@ static int train_main(int argc, char **argv)
         ck_cli_error(CMD, "--wisdom: %s", msg);
         return CK_EXIT_USAGE;
     }
-    if (!resume && (!o[O_MODEL].value || !o[O_DATASET].value)) {
-        ck_cli_error(CMD, "missing required option --%s (see --help)",
-                     o[O_MODEL].value ? "dataset" : "model");
+    static const char *const required[] = {"model", "dataset"}; /* unless --resume */
+    if (!resume && ck_cli_require(CMD, o, O_COUNT, required, 2) != 0)
         return CK_EXIT_USAGE;
-    }
     if (resume && o[O_MODEL].value) {
         ck_cli_error(CMD, "--model cannot be combined with --resume: the checkpoint holds the "
                           "model");
