@@ -47,17 +47,19 @@ static void pack_portable(const float *src, size_t src_cs, int h_in, int w_in, i
     }
 }
 
-/* v(a, b) = sum_{i,j} BT[a][i] d(i, j) BT[b][j] over alpha x alpha. */
-static void input_generic(const struct ck_wino_spec *s, const float *d, size_t d_rs,
-                          float *v, size_t v_xs)
+/* v(a, b) = sum_{i,j < n} c(a, i) d(i, j) c(b, j) over alpha x alpha, with
+ * c(a, i) = mat[a * sa + i * si] and d(i, j) = d[i * d_rs + j * L]: the input
+ * (c = BT, n = alpha), output-gradient (c = AT transposed, n = m) and filter
+ * (c = G, n = 3) transforms are all this one separable product. */
+static void sandwich(const double *mat, int sa, int si, int al, int n, const float *d,
+                     size_t d_rs, float *v, size_t v_xs)
 {
-    const int al = s->alpha;
-    float t[AMAX][AMAX][L]; /* t[a][j] = sum_i BT[a][i] d(i, j) */
+    float t[AMAX][AMAX][L]; /* t[a][j] = sum_i c(a, i) d(i, j) */
     for (int a = 0; a < al; a++)
-        for (int j = 0; j < al; j++) {
+        for (int j = 0; j < n; j++) {
             float acc[L] = {0};
-            for (int i = 0; i < al; i++) {
-                const float c = (float)s->bt[a * al + i];
+            for (int i = 0; i < n; i++) {
+                const float c = (float)mat[a * sa + i * si];
                 for (int l = 0; l < L; l++)
                     acc[l] += c * d[(size_t)i * d_rs + (size_t)j * L + l];
             }
@@ -66,13 +68,20 @@ static void input_generic(const struct ck_wino_spec *s, const float *d, size_t d
     for (int a = 0; a < al; a++)
         for (int b = 0; b < al; b++) {
             float acc[L] = {0};
-            for (int j = 0; j < al; j++) {
-                const float c = (float)s->bt[b * al + j];
+            for (int j = 0; j < n; j++) {
+                const float c = (float)mat[b * sa + j * si];
                 for (int l = 0; l < L; l++)
                     acc[l] += c * t[a][j][l];
             }
             memcpy(v + (size_t)(a * al + b) * v_xs, acc, sizeof acc);
         }
+}
+
+/* v(a, b) = sum_{i,j} BT[a][i] d(i, j) BT[b][j] over alpha x alpha. */
+static void input_generic(const struct ck_wino_spec *s, const float *d, size_t d_rs,
+                          float *v, size_t v_xs)
+{
+    sandwich(s->bt, s->alpha, 1, s->alpha, s->alpha, d, d_rs, v, v_xs);
 }
 
 /* o(i, j) = sum_{a,b} AT[i][a] M(a, b) AT[j][b] (+ bias), stored to NCHW. */
@@ -110,51 +119,13 @@ static void output_generic(const struct ck_wino_spec *s, const float *mm, size_t
 static void dy_generic(const struct ck_wino_spec *s, const float *d, size_t d_rs, float *v,
                        size_t v_xs)
 {
-    const int al = s->alpha, m = s->m;
-    float t[AMAX][AMAX][L]; /* t[a][j] = sum_i AT[i][a] d(i, j) */
-    for (int a = 0; a < al; a++)
-        for (int j = 0; j < m; j++) {
-            float acc[L] = {0};
-            for (int i = 0; i < m; i++) {
-                const float c = (float)s->at[i * al + a];
-                for (int l = 0; l < L; l++)
-                    acc[l] += c * d[(size_t)i * d_rs + (size_t)j * L + l];
-            }
-            memcpy(t[a][j], acc, sizeof acc);
-        }
-    for (int a = 0; a < al; a++)
-        for (int b = 0; b < al; b++) {
-            float acc[L] = {0};
-            for (int j = 0; j < m; j++) {
-                const float c = (float)s->at[j * al + b];
-                for (int l = 0; l < L; l++)
-                    acc[l] += c * t[a][j][l];
-            }
-            memcpy(v + (size_t)(a * al + b) * v_xs, acc, sizeof acc);
-        }
+    sandwich(s->at, 1, s->alpha, s->alpha, s->m, d, d_rs, v, v_xs);
 }
 
-/* u(a, b) = sum_{r,s} G[a][r] g(r, s) G[b][s] for 8 filters in lanes. */
+/* u(a, b) = sum_{r,s} G[a][r] g(r, s) G[b][s] for 8 filters in lanes; g is 3x3 x L. */
 static void filter_generic(const struct ck_wino_spec *s, const float *g, float *u, size_t u_xs)
 {
-    const int al = s->alpha;
-    float t[AMAX][3][L]; /* t[a][c] = sum_r G[a][r] g(r, c) */
-    for (int a = 0; a < al; a++)
-        for (int c = 0; c < 3; c++)
-            for (int l = 0; l < L; l++) {
-                float acc = 0;
-                for (int r = 0; r < 3; r++)
-                    acc += (float)s->g[a * 3 + r] * g[(r * 3 + c) * L + l];
-                t[a][c][l] = acc;
-            }
-    for (int a = 0; a < al; a++)
-        for (int b = 0; b < al; b++)
-            for (int l = 0; l < L; l++) {
-                float acc = 0;
-                for (int c = 0; c < 3; c++)
-                    acc += t[a][c][l] * (float)s->g[b * 3 + c];
-                u[(size_t)(a * al + b) * u_xs + l] = acc;
-            }
+    sandwich(s->g, 3, 1, s->alpha, 3, g, 3 * L, u, u_xs);
 }
 
 static void gemm_portable(size_t kc, const float *a, size_t a_rs, size_t a_cs, const float *b,
