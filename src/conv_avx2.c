@@ -182,6 +182,26 @@ static int row_blocks(int items, int rows)
     return CK_MAX(1, CK_MIN(rows, ceil_div(MIN_WORK_ITEMS, CK_MAX(items, 1))));
 }
 
+/* Threads a parallel region started here would get (1 without OpenMP). */
+static int max_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+/* Inside a parallel region: this thread's number and the team size (0, 1 without OpenMP). */
+static void thread_id(int *tid, int *nth)
+{
+#ifdef _OPENMP
+    *tid = omp_get_thread_num(), *nth = omp_get_num_threads();
+#else
+    *tid = 0, *nth = 1;
+#endif
+}
+
 /* ---- forward ------------------------------------------------------------------------ */
 
 /* Forward of output blocks kb0..kb0+nob-1 of image-group ng (group gi), output rows
@@ -262,18 +282,12 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
     const size_t pq8 = (size_t)g.P * g.Q * 8, ximg = (size_t)g.XB * g.xblk;
     const size_t wblk = (size_t)g.T * g.RL * 8;
     const int nchunk = ceil_div(g.XB, CK_MAX(1, (int)(L1_WEIGHT_BYTES / (nob_max * wblk * sizeof(float)))));
-    int nth = 1;
-#ifdef _OPENMP
-    nth = omp_get_max_threads();
-#endif
     const long nimg = (long)g.N * g.G;
-    if (nimg >= 4L * nth) {
+    if (nimg >= 4L * max_threads()) {
         #pragma omp parallel
         {
-            int tid = 0, nth_run = 1;
-#ifdef _OPENMP
-            tid = omp_get_thread_num(), nth_run = omp_get_num_threads();
-#endif
+            int tid, nth_run;
+            thread_id(&tid, &nth_run);
             float *xs = b.x + (size_t)tid * ximg, *ys = b.out + (size_t)tid * g.KB * pq8;
             const long ng0 = nimg * tid / nth_run, ng1 = nimg * (tid + 1) / nth_run;
             const size_t xbytes = (size_t)g.Cg * g.H * g.W * sizeof(float);
@@ -416,18 +430,12 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
     const size_t hw8 = (size_t)g.H * g.W * 8, dyplane = (size_t)g.Pp * g.Qp * 8;
     const size_t wphase = (size_t)ceil_div(g.T, g.sh * g.sw) * 64; /* as in bwd_piece */
     const int nchunk = ceil_div(g.KB, CK_MAX(1, (int)(L1_WEIGHT_BYTES / (nob_max * wphase * sizeof(float)))));
-    int nth = 1;
-#ifdef _OPENMP
-    nth = omp_get_max_threads();
-#endif
     const long nimg = (long)g.N * g.G;
-    if (nimg >= 4L * nth) {
+    if (nimg >= 4L * max_threads()) {
         #pragma omp parallel
         {
-            int tid = 0, nth_run = 1;
-#ifdef _OPENMP
-            tid = omp_get_thread_num(), nth_run = omp_get_num_threads();
-#endif
+            int tid, nth_run;
+            thread_id(&tid, &nth_run);
             float *dys = b.dy + (size_t)tid * g.KB * dyplane;
             float *dxs = b.out + (size_t)tid * g.CB * hw8;
             const long ng0 = nimg * tid / nth_run, ng1 = nimg * (tid + 1) / nth_run;
@@ -518,10 +526,8 @@ static enum ck_status avx2_backward_weights(const struct ck_conv_params *p, cons
     const int nslot = g.wg_slots, batch = g.wg_batch;
     #pragma omp parallel
     {
-        int tid = 0, nth = 1;
-#ifdef _OPENMP
-        tid = omp_get_thread_num(), nth = omp_get_num_threads();
-#endif
+        int tid, nth;
+        thread_id(&tid, &nth);
         const long t0 = tiles * tid / nth, t1 = tiles * (tid + 1) / nth;
         const int u0 = g.G * per * tid / nth, u1 = g.G * per * (tid + 1) / nth;
         for (int n = 0; n < g.N; n++) {
