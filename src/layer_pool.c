@@ -81,16 +81,117 @@ static const struct ck_conv_params *geom(const struct ck_layer *l)
     return (const struct ck_conv_params *)l->impl;
 }
 
+/* The 2x2 stride-2 max pool without padding (seed-cnn's pools) has its own loops: the
+ * general window walk above cost 45% of a seed-cnn training step. Same tie and NaN
+ * rules: index 0..3 (row-major in the window) of the first maximum of a, b, c, d. */
+static int is_max2x2(const struct ck_conv_params *p, int is_max)
+{
+    return is_max && p->R == 2 && p->S == 2 && p->stride_h == 2 && p->stride_w == 2 &&
+           p->pad_top == 0 && p->pad_left == 0 && p->pad_bottom == 0 && p->pad_right == 0;
+}
+
+static int first_max4(float a, float b, float c, float d)
+{
+    int k = 0;
+    float bv = a;
+    if (b > bv || (isnan(b) && !isnan(bv)))
+        k = 1, bv = b;
+    if (c > bv || (isnan(c) && !isnan(bv)))
+        k = 2, bv = c;
+    if (d > bv || (isnan(d) && !isnan(bv)))
+        k = 3;
+    return k;
+}
+
+/* One (n, c) plane: x is (H,W), y is (P,Q) with 2P <= H, 2Q <= W. Branch-free for
+ * data without NaN (an unpredictable branch per window was most of the time): with no
+ * NaN, "b > m ? b : m" in window order is the first maximum. A plane that holds a NaN
+ * is redone with first_max4. Returns nothing; y is exact either way. */
+static void max2x2_forward(const float *x, int W, float *y, int P, int Q)
+{
+    int nan = 0;
+    for (int op = 0; op < P; op++) {
+        const float *r0 = x + (size_t)2 * op * W, *r1 = r0 + W;
+        float *yr = y + (size_t)op * Q;
+        for (int oq = 0; oq < Q; oq++) {
+            const float a = r0[2 * oq], b = r0[2 * oq + 1], c = r1[2 * oq], d = r1[2 * oq + 1];
+            float m = a;
+            m = b > m ? b : m;
+            m = c > m ? c : m;
+            m = d > m ? d : m;
+            yr[oq] = m;
+            nan |= (a != a) | (b != b) | (c != c) | (d != d);
+        }
+    }
+    for (int op = 0; nan && op < P; op++) {
+        const float *r0 = x + (size_t)2 * op * W, *r1 = r0 + W;
+        for (int oq = 0; oq < Q; oq++) {
+            const float v[4] = {r0[2 * oq], r0[2 * oq + 1], r1[2 * oq], r1[2 * oq + 1]};
+            y[(size_t)op * Q + oq] = v[first_max4(v[0], v[1], v[2], v[3])];
+        }
+    }
+}
+
+/* dx is (H,W): each window gets g at its first maximum and 0 elsewhere; rows and
+ * columns no window covers (odd H or W) are zeroed. Without NaN the first maximum is
+ * the first element equal to the window's maximum m (-0 == +0 ties go first, as in
+ * first_max4); a plane with a NaN is redone with first_max4. */
+static void max2x2_backward(const float *x, int H, int W, const float *dy, float *dx, int P,
+                            int Q)
+{
+    int nan = 0;
+    for (int op = 0; op < P; op++) {
+        const float *r0 = x + (size_t)2 * op * W, *r1 = r0 + W;
+        float *d0 = dx + (size_t)2 * op * W, *d1 = d0 + W;
+        const float *gr = dy + (size_t)op * Q;
+        for (int oq = 0; oq < Q; oq++) {
+            const float a = r0[2 * oq], b = r0[2 * oq + 1], c = r1[2 * oq], d = r1[2 * oq + 1];
+            float m = a;
+            m = b > m ? b : m;
+            m = c > m ? c : m;
+            m = d > m ? d : m;
+            const int e0 = a == m, e1 = !e0 & (b == m), e2 = !e0 & !e1 & (c == m);
+            const int e3 = !e0 & !e1 & !e2;
+            const float g = gr[oq];
+            d0[2 * oq] = e0 ? g : 0.0f;
+            d0[2 * oq + 1] = e1 ? g : 0.0f;
+            d1[2 * oq] = e2 ? g : 0.0f;
+            d1[2 * oq + 1] = e3 ? g : 0.0f;
+            nan |= (a != a) | (b != b) | (c != c) | (d != d);
+        }
+        for (int w = 2 * Q; w < W; w++)
+            d0[w] = d1[w] = 0.0f;
+    }
+    for (int op = 0; nan && op < P; op++) {
+        const float *r0 = x + (size_t)2 * op * W, *r1 = r0 + W;
+        float *d0 = dx + (size_t)2 * op * W, *d1 = d0 + W;
+        for (int oq = 0; oq < Q; oq++) {
+            const int k = first_max4(r0[2 * oq], r0[2 * oq + 1], r1[2 * oq], r1[2 * oq + 1]);
+            const float g = dy[(size_t)op * Q + oq];
+            d0[2 * oq] = k == 0 ? g : 0.0f;
+            d0[2 * oq + 1] = k == 1 ? g : 0.0f;
+            d1[2 * oq] = k == 2 ? g : 0.0f;
+            d1[2 * oq + 1] = k == 3 ? g : 0.0f;
+        }
+    }
+    if (2 * P < H)
+        memset(dx + (size_t)2 * P * W, 0, sizeof(float) * (size_t)(H - 2 * P) * W);
+}
+
 /* x is (n,C,H,W), y is (n,C,P,Q); one (n, c) plane per iteration. */
 static enum ck_status pool_forward(struct ck_layer *l, struct ck_layer_ctx *ctx)
 {
     const struct ck_conv_params *p = geom(l);
     const int P = l->out.h, Q = l->out.w, is_max = l->spec.kind == CK_LAYER_MAXPOOL2D;
-    const int planes = ctx->n * p->C;
+    const int planes = ctx->n * p->C, fast = is_max2x2(p, is_max);
     #pragma omp parallel for schedule(static)
     for (int nc = 0; nc < planes; nc++) {
         const float *x_nc = l->x + (size_t)nc * p->H * p->W;
         float *y_nc = l->y + (size_t)nc * P * Q;
+        if (fast) {
+            max2x2_forward(x_nc, p->W, y_nc, P, Q);
+            continue;
+        }
         for (int op = 0; op < P; op++) {
             for (int oq = 0; oq < Q; oq++) {
                 struct window w = window_of(p, op, oq);
@@ -117,12 +218,16 @@ static enum ck_status pool_backward(struct ck_layer *l, struct ck_layer_ctx *ctx
         return CK_OK;
     const struct ck_conv_params *p = geom(l);
     const int P = l->out.h, Q = l->out.w, is_max = l->spec.kind == CK_LAYER_MAXPOOL2D;
-    const int planes = ctx->n * p->C;
+    const int planes = ctx->n * p->C, fast = is_max2x2(p, is_max);
     #pragma omp parallel for schedule(static)
     for (int nc = 0; nc < planes; nc++) {
         const float *x_nc = l->x + (size_t)nc * p->H * p->W;
         const float *dy_nc = l->dy + (size_t)nc * P * Q;
         float *dx_nc = l->dx + (size_t)nc * p->H * p->W;
+        if (fast) {
+            max2x2_backward(x_nc, p->H, p->W, dy_nc, dx_nc, P, Q);
+            continue;
+        }
         memset(dx_nc, 0, sizeof(float) * (size_t)p->H * p->W);
         for (int op = 0; op < P; op++) {
             for (int oq = 0; oq < Q; oq++) {
