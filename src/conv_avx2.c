@@ -4,8 +4,8 @@
  * conv_avx2_layout.c) into blocked layouts in the caller's workspace (activations NCHW8c
  * with the convolution padding materialised as zeros, weights blocked 8x8), runs the
  * register-blocked kernels of simd/conv_avx2_*.c under OpenMP, and converts the result
- * back. Any filter, stride, asymmetric padding,
- * dilation and groups (channel counts padded to 8 per group). Backward-weights of
+ * back (backward-weights' work split is in conv_avx2_wgrad.c). Any filter, stride,
+ * asymmetric padding, dilation and groups (channel counts padded to 8 per group). Backward-weights of
  * unpadded problems with Cg % 8 == 0 (1x1 layers) reads x in place as channel planes.
  * Compiled without vector flags: the kernels are only called when CONVKIT_HAVE_AVX2 is
  * defined.
@@ -63,14 +63,6 @@ static void geom_init(struct ck_dconv_geom *g, const struct ck_conv_params *p,
 
 /* ---- workspace ------------------------------------------------------------------ */
 
-/* The pieces of one pass's workspace; unused ones stay NULL. */
-struct bufs {
-    float *x, *dy, *w, *out, *bias;
-    ptrdiff_t *tap_src, *tap_w, *item;
-    double *bsum; /* backward-weights: per dy block, [4][8] partial bias-gradient sums */
-    int *phase; /* backward-data: taps of phase ph are [phase[ph], phase[ph+1]) */
-};
-
 /* Saturating size arithmetic: SIZE_MAX means "does not fit". */
 static size_t mul_sat(size_t a, size_t b)
 {
@@ -97,7 +89,7 @@ static size_t take(size_t *off, size_t n)
 /* Lay out the workspace of pass; with base == NULL only the size is computed. Returns the
  * bytes needed (64 extra so a misaligned base can be aligned), SIZE_MAX on overflow. */
 static size_t carve(const struct ck_dconv_geom *g, enum ck_conv_pass pass, void *base,
-                    struct bufs *b)
+                    struct ck_dconv_bufs *b)
 {
     const size_t f = sizeof(float), nx = (size_t)g->N * g->G;
     size_t x = 0, dy = 0, w = 0, out = 0, bias = 0, ts = 0, tw = 0, item = 0, ph = 0, bs = 0;
@@ -192,8 +184,7 @@ static int max_threads(void)
 #endif
 }
 
-/* Inside a parallel region: this thread's number and the team size (0, 1 without OpenMP). */
-static void thread_id(int *tid, int *nth)
+void ck_dconv_thread_id(int *tid, int *nth)
 {
 #ifdef _OPENMP
     *tid = omp_get_thread_num(), *nth = omp_get_num_threads();
@@ -215,7 +206,7 @@ struct pf_plan {
     int ncalls, next;
 };
 
-static void fwd_piece(const struct ck_dconv_geom *g, const struct bufs *b, const float *xi,
+static void fwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs *b, const float *xi,
                       float *yb, float *y, size_t ng, int gi, int kb0, int nob, int p0, int p1,
                       struct pf_plan *pf)
 {
@@ -266,7 +257,7 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
 {
     (void)ws_size;
     struct ck_dconv_geom g;
-    struct bufs b;
+    struct ck_dconv_bufs b;
     geom_init(&g, p, CK_PASS_FORWARD);
     carve(&g, CK_PASS_FORWARD, ws, &b);
     ck_dconv_pack_w_fwd(&g, w, b.w);
@@ -287,7 +278,7 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
         #pragma omp parallel
         {
             int tid, nth_run;
-            thread_id(&tid, &nth_run);
+            ck_dconv_thread_id(&tid, &nth_run);
             float *xs = b.x + (size_t)tid * ximg, *ys = b.out + (size_t)tid * g.KB * pq8;
             const long ng0 = nimg * tid / nth_run, ng1 = nimg * (tid + 1) / nth_run;
             const size_t xbytes = (size_t)g.Cg * g.H * g.W * sizeof(float);
@@ -340,7 +331,7 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
 /* Backward-data of input blocks cb0..cb0+nob-1 of image-group ng (group gi), rows h0..h1-1:
  * dyi is that image's padded dy copy, dxb its blocked dx [nob][H][W][8] from block cb0 on;
  * then dxb goes to dx. Reduction chunks fixed by the problem, as in fwd_piece. */
-static void bwd_piece(const struct ck_dconv_geom *g, const struct bufs *b, const float *dyi,
+static void bwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs *b, const float *dyi,
                       float *dxb, float *dx, size_t ng, int gi, int cb0, int nob, int h0, int h1,
                       struct pf_plan *pf)
 {
@@ -407,7 +398,7 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
 {
     (void)ws_size;
     struct ck_dconv_geom g;
-    struct bufs b;
+    struct ck_dconv_bufs b;
     geom_init(&g, p, CK_PASS_BACKWARD_DATA);
     carve(&g, CK_PASS_BACKWARD_DATA, ws, &b);
     ck_dconv_pack_w_bwd(&g, w, b.w);
@@ -435,7 +426,7 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
         #pragma omp parallel
         {
             int tid, nth_run;
-            thread_id(&tid, &nth_run);
+            ck_dconv_thread_id(&tid, &nth_run);
             float *dys = b.dy + (size_t)tid * g.KB * dyplane;
             float *dxs = b.out + (size_t)tid * g.CB * hw8;
             const long ng0 = nimg * tid / nth_run, ng1 = nimg * (tid + 1) / nth_run;
@@ -474,147 +465,18 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
     return CK_OK;
 }
 
-/* ---- backward-weights ------------------------------------------------------------- */
+/* ---- backward-weights (the work split is in conv_avx2_wgrad.c) ---------------------- */
 
-/* The NCHW source of copy unit u of image n in backward-weights: per group, its x units
- * (ck_dconv_x_units of them, none when planar) then its KB dy blocks. */
-static const char *wg_unit_src(const struct ck_dconv_geom *g, const float *x, const float *dy,
-                               int n, int u, int nu, size_t *bytes)
-{
-    const int per = nu + g->KB, gi = u / per, r = u % per;
-    const size_t ng = (size_t)n * g->G + gi, hw = (size_t)g->H * g->W;
-    if (r < nu) {
-        const int c0 = g->flat ? r : r * 8, nc = g->flat ? 1 : CK_MIN(8, g->Cg - c0);
-        *bytes = (size_t)nc * hw * sizeof(float);
-        return (const char *)(x + (ng * g->Cg + c0) * hw);
-    }
-    const int k0 = (r - nu) * 8;
-    const size_t pq = (size_t)g->P * g->Q;
-    *bytes = (size_t)CK_MIN(8, g->Kg - k0) * pq * sizeof(float);
-    return (const char *)(dy + (ng * g->Kg + k0) * pq);
-}
-
-/* x is (N,C,H,W), dy is (N,K,P,Q), dw is (K,C/G,R,S), db is (K) or NULL.
- * The blocked gradient dwb[G][KB][items][8k] (items as in the forward weights) is cut
- * into tiles of WG_NKB k-blocks x WG_NIT items; each thread owns a fixed contiguous range
- * of tiles and sums every tile over (n, p, q) in that order, so dw is bit-identical for
- * any thread count. Images are copied (blocked x, dy and its bias sums) one at a time by
- * all threads into two alternating slots, so each copy is used while it is in cache. */
 static enum ck_status avx2_backward_weights(const struct ck_conv_params *p, const float *x,
                                            const float *dy, float *dw, float *db, void *ws,
                                            size_t ws_size)
 {
     (void)ws_size;
     struct ck_dconv_geom g;
-    struct bufs b;
+    struct ck_dconv_bufs b;
     geom_init(&g, p, CK_PASS_BACKWARD_WEIGHTS);
     carve(&g, CK_PASS_BACKWARD_WEIGHTS, ws, &b);
-    for (size_t i = 0; i < g.items; i++) {
-        const int ci = (int)(i % g.RL), t = (int)(i / g.RL % g.T);
-        const int xb = (int)(i / ((size_t)g.RL * g.T));
-        b.item[i] = (ptrdiff_t)(xb * g.xblk + ci * g.xch +
-                                ((size_t)(t / g.S) * g.dh * g.Wp + (size_t)(t % g.S) * g.dw) * g.xpix);
-    }
-    float *dwb = b.w;
-    const int nkb_max = CK_MIN(WG_NKB, g.KB), nkg = ceil_div(g.KB, nkb_max);
-    const int nit = (int)((g.items + WG_NIT - 1) / WG_NIT);
-    const long tiles = (long)g.G * nkg * nit;
-    const int rows = CK_MAX(1, CK_MIN(g.P, WG_TILE_PIXELS / g.Q));
-    const size_t pq8 = (size_t)g.P * g.Q * 8, ximg = (size_t)g.XB * g.xblk;
-    /* copy units of one image: per group, its x units (none when planar) and KB dy blocks */
-    const int nu = g.planar ? 0 : ck_dconv_x_units(&g), per = nu + g.KB;
-    const int nslot = g.wg_slots, batch = g.wg_batch;
-    #pragma omp parallel
-    {
-        int tid, nth;
-        thread_id(&tid, &nth);
-        const long t0 = tiles * tid / nth, t1 = tiles * (tid + 1) / nth;
-        const int u0 = g.G * per * tid / nth, u1 = g.G * per * (tid + 1) / nth;
-        for (int n = 0; n < g.N; n++) {
-            /* image n is in slot n % nslot. All threads copy a batch of images n .. n +
-             * batch - 1 into one half of the slots; the barrier that ends the copy also
-             * ends every thread's use of that half for the batch before last. */
-            float *xsl = b.x + (size_t)(n % nslot) * g.G * ximg;
-            float *dsl = b.dy + (size_t)(n % nslot) * g.G * g.KB * pq8;
-            if (n % batch == 0) {
-                const long nv = (long)CK_MIN(batch, g.N - n) * g.G * per;
-                for (long v = nv * tid / nth; v < nv * (tid + 1) / nth; v++) {
-                    const int m = n + (int)(v / (g.G * per)), u = (int)(v % (g.G * per));
-                    const int gi = u / per, r = u % per, ng = m * g.G + gi;
-                    float *xm = b.x + (size_t)(m % nslot) * g.G * ximg;
-                    float *dm = b.dy + (size_t)(m % nslot) * g.G * g.KB * pq8;
-                    if (r < nu) {
-                        ck_dconv_pack_x_unit(&g, x, ng * nu + r,
-                                             xm + gi * ximg + r * ck_dconv_x_unit_size(&g));
-                        continue;
-                    }
-                    const int kb = r - nu;
-                    ck_dconv_pack_dy_block(&g, dy, ng * g.KB + kb,
-                                           dm + ((size_t)gi * g.KB + kb) * pq8, g.P, g.Q, 0, 0,
-                                           db ? b.bsum + ((size_t)ng * g.KB + kb) * 32 : NULL);
-                }
-                #pragma omp barrier
-            }
-            /* planar: the kernels read x in place */
-            const float *xim = g.planar ? x + (size_t)n * g.G * ximg : xsl;
-            /* while computing: fetch the sources of this thread's units of image n + 1,
-             * about twice the even share per kernel call so they are done in time */
-            int pu = batch == 1 && n + 1 < g.N ? u0 : u1;
-            size_t poff = 0, quota = 64;
-            {
-                size_t total = 0, ub;
-                for (int u = pu; u < u1; u++)
-                    (void)wg_unit_src(&g, x, dy, n + 1, u, nu, &ub), total += ub;
-                const long ncalls = (long)ceil_div(g.P, rows) * (t1 - t0);
-                if (ncalls > 0)
-                    quota += 2 * total / (size_t)ncalls;
-                if (total > WG_PREFETCH_MAX_BYTES) /* would push the current image out of L2 */
-                    pu = u1;
-            }
-            for (int p0 = 0; p0 < g.P; p0 += rows)
-                for (long t = t0; t < t1; t++) {
-                    const int ti = (int)(t % nit), kg = (int)(t / nit % nkg);
-                    const int gi = (int)(t / ((long)nit * nkg));
-                    const int kb0 = kg * nkb_max, i0 = ti * WG_NIT;
-                    struct ck_dconv_wgrad job = {
-                        .dy = dsl + ((size_t)gi * g.KB + kb0) * pq8 + (size_t)p0 * g.Q * 8,
-                        .src = xim + gi * ximg + (size_t)p0 * g.sh * g.Wp * g.xpix,
-                        .dw = dwb + ((size_t)gi * g.KB + kb0) * g.items * 8 + (size_t)i0 * 8,
-                        .item = b.item + i0,
-                        .nkb = CK_MIN(nkb_max, g.KB - kb0),
-                        .nitem = (int)CK_MIN((size_t)WG_NIT, g.items - i0),
-                        .nrow = CK_MIN(rows, g.P - p0), .npix = g.Q,
-                        .accumulate = n > 0 || p0 > 0,
-                        .dy_kb = (ptrdiff_t)pq8, .dy_row = (ptrdiff_t)g.Q * 8,
-                        .src_row = (ptrdiff_t)((size_t)g.sh * g.Wp * g.xpix),
-                        .src_pix = (ptrdiff_t)(g.sw * g.xpix),
-                        .dw_kb = (ptrdiff_t)(g.items * 8),
-                    };
-                    if (pu < u1) {
-                        size_t ub;
-                        const char *src = wg_unit_src(&g, x, dy, n + 1, pu, nu, &ub);
-                        job.pf = src + poff, job.pf_bytes = CK_MIN(quota, ub - poff);
-                        poff += job.pf_bytes;
-                        if (poff >= ub)
-                            pu++, poff = 0;
-                    }
-                    ck_dconv_wgrad__avx2(&job);
-                }
-        }
-    }
-    /* dw (K,Cg,R,S) from dwb, dropping the channel padding */
-    #pragma omp parallel for schedule(static)
-    for (int k = 0; k < g.K; k++) {
-        const int gi = k / g.Kg, kg = k % g.Kg;
-        const float *src = dwb + ((size_t)gi * g.KB + kg / 8) * g.items * 8 + kg % 8;
-        for (int c = 0; c < g.Cg; c++)
-            for (int t = 0; t < g.T; t++) {
-                const size_t i = ((size_t)(c / g.RL) * g.T + t) * g.RL + c % g.RL;
-                dw[((size_t)k * g.Cg + c) * g.T + t] = src[i * 8];
-            }
-    }
-    if (db)
-        ck_dconv_bias_grad(&g, b.bsum, db);
+    ck_dconv_backward_weights(&g, &b, x, dy, dw, db);
     return CK_OK;
 }
 

@@ -37,6 +37,22 @@ struct ck_dconv_geom {
     int dpt, dpl, Pp, Qp; /* dy padded so backward-data needs no bounds checks */
 };
 
+/* The pieces of one pass's workspace (carved by conv_avx2.c); unused ones stay NULL. */
+struct ck_dconv_bufs {
+    float *x, *dy, *w, *out, *bias;
+    ptrdiff_t *tap_src, *tap_w, *item;
+    double *bsum; /* backward-weights: per dy block, [4][8] partial bias-gradient sums */
+    int *phase; /* backward-data: taps of phase ph are [phase[ph], phase[ph+1]) */
+};
+
+/* Inside a parallel region: this thread's number and the team size (0, 1 without OpenMP). */
+void ck_dconv_thread_id(int *tid, int *nth);
+
+/* Backward-weights (conv_avx2_wgrad.c) of the problem of g with workspace b: x is
+ * (N,C,H,W), dy is (N,K,P,Q), dw is (K,C/G,R,S), db is (K) or NULL. */
+void ck_dconv_backward_weights(const struct ck_dconv_geom *g, const struct ck_dconv_bufs *b,
+                               const float *x, const float *dy, float *dw, float *db);
+
 /* Blocked x: [N][G][XB][Hp][Wp][8] (blocked) or [N][G][Cg][Hp][Wp] (flat), padding
  * materialised. It is made of units, 8-channel blocks [Hp][Wp][8] or planes [Hp][Wp];
  * the units of image-group ng are ng*ck_dconv_x_units(g) and the following ones. */

@@ -1,0 +1,240 @@
+/* conv_avx2_wgrad.c - backward-weights of backend "avx2": the work split over threads,
+ * the per-image blocked copies of x and dy, and the L2 prefetch of the next image, around
+ * the weight-gradient kernel of simd/conv_avx2_bwd.c. The workspace is carved and the
+ * geometry derived by conv_avx2.c; the layout conversions are in conv_avx2_layout.c.
+ * No kernels here.
+ */
+#include <stdint.h>
+
+#include "internal.h"
+#include "conv_avx2_layout.h"
+
+#ifdef CONVKIT_HAVE_AVX2
+#include "conv_avx2.h"
+
+static int ceil_div(int a, int b)
+{
+    return (a + b - 1) / b;
+}
+
+/* The NCHW source of copy unit u of image n: per group, its x units (ck_dconv_x_units
+ * of them, none when planar) then its KB dy blocks. */
+static const char *unit_src(const struct ck_dconv_geom *g, const float *x, const float *dy,
+                            int n, int u, int nu, size_t *bytes)
+{
+    const int per = nu + g->KB, gi = u / per, r = u % per;
+    const size_t ng = (size_t)n * g->G + gi, hw = (size_t)g->H * g->W;
+    if (r < nu) {
+        const int c0 = g->flat ? r : r * 8, nc = g->flat ? 1 : CK_MIN(8, g->Cg - c0);
+        *bytes = (size_t)nc * hw * sizeof(float);
+        return (const char *)(x + (ng * g->Cg + c0) * hw);
+    }
+    const int k0 = (r - nu) * 8;
+    const size_t pq = (size_t)g->P * g->Q;
+    *bytes = (size_t)CK_MIN(8, g->Kg - k0) * pq * sizeof(float);
+    return (const char *)(dy + (ng * g->Kg + k0) * pq);
+}
+
+/* The tiles of the blocked gradient dwb[G][KB][items][8k]: WG_NKB k-blocks x WG_NIT
+ * items each, ordered (group, k-block group, items); a thread owns tiles [t0, t1). */
+struct tiling {
+    int nkb_max, nkg, nit, rows;
+    long tiles;
+};
+
+/* Copy units of one image (unit u = gi*per + r as in unit_src). A thread that makes its
+ * own copies needs, of the groups its tiles touch, every x unit and the dy blocks of the
+ * k-block groups its tiles touch. Returns whether thread [t0, t1) needs unit u; *bias
+ * says whether it also takes the bias sums of a dy block (the thread owning the first
+ * tile of that block's k-block group, so exactly one). */
+static int needs_unit(const struct ck_dconv_geom *g, const struct tiling *tl, int nu, long t0,
+                      long t1, int u, int *bias)
+{
+    const int per = nu + g->KB, gi = u / per, r = u % per;
+    *bias = 0;
+    if (t0 >= t1)
+        return 0;
+    const long gk0 = t0 / tl->nit, gk1 = (t1 - 1) / tl->nit;
+    if (gi < gk0 / tl->nkg || gi > gk1 / tl->nkg)
+        return 0;
+    if (r < nu)
+        return 1;
+    const long gk = (long)gi * tl->nkg + (r - nu) / tl->nkb_max;
+    *bias = gk * tl->nit >= t0 && gk * tl->nit < t1;
+    return gk >= gk0 && gk <= gk1;
+}
+
+/* Prefetch of this thread's units of the next image into L2, spread over the kernel calls
+ * of the current one: units [u, u1) (those with need set), bytes quota per call. */
+struct pf_walk {
+    int u, u1, need;
+    size_t off, quota;
+};
+
+/* Tiles [t0, t1) of image n: dsl and xim are that image's dy and x copies (x read in place
+ * when planar); pw feeds the prefetch of the next image (n1). */
+static void image_tiles(const struct ck_dconv_geom *g, const struct ck_dconv_bufs *b,
+                        const struct tiling *tl, const float *dsl, const float *xim, int n,
+                        long t0, long t1, const float *x, const float *dy, int nu, int n1,
+                        struct pf_walk *pw)
+{
+    const size_t pq8 = (size_t)g->P * g->Q * 8, ximg = (size_t)g->XB * g->xblk;
+    for (int p0 = 0; p0 < g->P; p0 += tl->rows)
+        for (long t = t0; t < t1; t++) {
+            const int ti = (int)(t % tl->nit), kg = (int)(t / tl->nit % tl->nkg);
+            const int gi = (int)(t / ((long)tl->nit * tl->nkg));
+            const int kb0 = kg * tl->nkb_max, i0 = ti * WG_NIT;
+            struct ck_dconv_wgrad job = {
+                .dy = dsl + ((size_t)gi * g->KB + kb0) * pq8 + (size_t)p0 * g->Q * 8,
+                .src = xim + gi * ximg + (size_t)p0 * g->sh * g->Wp * g->xpix,
+                .dw = b->w + ((size_t)gi * g->KB + kb0) * g->items * 8 + (size_t)i0 * 8,
+                .item = b->item + i0,
+                .nkb = CK_MIN(tl->nkb_max, g->KB - kb0),
+                .nitem = (int)CK_MIN((size_t)WG_NIT, g->items - i0),
+                .nrow = CK_MIN(tl->rows, g->P - p0), .npix = g->Q,
+                .accumulate = n > 0 || p0 > 0,
+                .dy_kb = (ptrdiff_t)pq8, .dy_row = (ptrdiff_t)g->Q * 8,
+                .src_row = (ptrdiff_t)((size_t)g->sh * g->Wp * g->xpix),
+                .src_pix = (ptrdiff_t)(g->sw * g->xpix),
+                .dw_kb = (ptrdiff_t)(g->items * 8),
+            };
+            int bias;
+            while (pw->u < pw->u1 && pw->need && !needs_unit(g, tl, nu, t0, t1, pw->u, &bias))
+                pw->u++;
+            if (pw->u < pw->u1) {
+                size_t ub;
+                const char *src = unit_src(g, x, dy, n1, pw->u, nu, &ub);
+                job.pf = src + pw->off, job.pf_bytes = CK_MIN(pw->quota, ub - pw->off);
+                pw->off += job.pf_bytes;
+                if (pw->off >= ub)
+                    pw->u++, pw->off = 0;
+            }
+            ck_dconv_wgrad__avx2(&job);
+        }
+}
+
+/* Set up the prefetch of units [u0, u1) of image n1 (none if n1 is past the batch) during
+ * tiles [t0, t1): about twice the even share per kernel call, so it is done in time. */
+static struct pf_walk pf_start(const struct ck_dconv_geom *g, const struct tiling *tl,
+                               const float *x, const float *dy, int nu, int n1, int u0,
+                               int u1, int need, long t0, long t1)
+{
+    struct pf_walk pw = {.u = n1 < g->N ? u0 : u1, .u1 = u1, .need = need, .quota = 64};
+    size_t total = 0, ub;
+    int bias;
+    for (int u = pw.u; u < u1; u++)
+        if (!need || needs_unit(g, tl, nu, t0, t1, u, &bias))
+            (void)unit_src(g, x, dy, n1, u, nu, &ub), total += ub;
+    const long ncalls = (long)ceil_div(g->P, tl->rows) * (t1 - t0);
+    if (ncalls > 0)
+        pw.quota += 2 * total / (size_t)ncalls;
+    if (total > WG_PREFETCH_MAX_BYTES) /* would push the current image out of L2 */
+        pw.u = u1;
+    return pw;
+}
+
+/* Copy unit u = gi*per + r of image m into the slot whose x and dy copies are xm and dm. */
+static void copy_unit(const struct ck_dconv_geom *g, const struct ck_dconv_bufs *b,
+                      const float *x, const float *dy, int m, int u, int nu, float *xm,
+                      float *dm, int with_bias)
+{
+    const int per = nu + g->KB, gi = u / per, r = u % per, ng = m * g->G + gi;
+    const size_t pq8 = (size_t)g->P * g->Q * 8, ximg = (size_t)g->XB * g->xblk;
+    if (r < nu) {
+        ck_dconv_pack_x_unit(g, x, ng * nu + r, xm + gi * ximg + r * ck_dconv_x_unit_size(g));
+        return;
+    }
+    const int kb = r - nu;
+    ck_dconv_pack_dy_block(g, dy, ng * g->KB + kb, dm + ((size_t)gi * g->KB + kb) * pq8, g->P,
+                           g->Q, 0, 0,
+                           with_bias ? b->bsum + ((size_t)ng * g->KB + kb) * 32 : NULL);
+}
+
+/* The blocked gradient dwb is cut into tiles; each thread owns a fixed contiguous range
+ * of tiles and sums every tile over (n, p, q) in that order, so dw is bit-identical for
+ * any thread count. With no more threads than copy slots, each thread copies (into its
+ * own slot) just the units its tiles read, image by image, with no barrier: x may be
+ * copied by several threads, but nothing crosses cores. Otherwise all threads copy
+ * batches of images into two alternating halves of the slots, one barrier a batch. */
+void ck_dconv_backward_weights(const struct ck_dconv_geom *g, const struct ck_dconv_bufs *b,
+                               const float *x, const float *dy, float *dw, float *db)
+{
+    for (size_t i = 0; i < g->items; i++) {
+        const int ci = (int)(i % g->RL), t = (int)(i / g->RL % g->T);
+        const int xb = (int)(i / ((size_t)g->RL * g->T));
+        b->item[i] = (ptrdiff_t)(xb * g->xblk + ci * g->xch +
+                                 ((size_t)(t / g->S) * g->dh * g->Wp + (size_t)(t % g->S) * g->dw) *
+                                     g->xpix);
+    }
+    struct tiling tl = {.nkb_max = CK_MIN(WG_NKB, g->KB)};
+    tl.nkg = ceil_div(g->KB, tl.nkb_max);
+    tl.nit = (int)((g->items + WG_NIT - 1) / WG_NIT);
+    tl.tiles = (long)g->G * tl.nkg * tl.nit;
+    tl.rows = CK_MAX(1, CK_MIN(g->P, WG_TILE_PIXELS / g->Q));
+    const size_t pq8 = (size_t)g->P * g->Q * 8, ximg = (size_t)g->XB * g->xblk;
+    const int nu = g->planar ? 0 : ck_dconv_x_units(g), per = nu + g->KB;
+    const int nslot = g->wg_slots, batch = g->wg_batch;
+    #pragma omp parallel
+    {
+        int tid, nth;
+        ck_dconv_thread_id(&tid, &nth);
+        const long t0 = tl.tiles * tid / nth, t1 = tl.tiles * (tid + 1) / nth;
+        if (nth <= nslot) { /* private copies: slot tid */
+            float *xsl = b->x + (size_t)tid * g->G * ximg;
+            float *dsl = b->dy + (size_t)tid * g->G * g->KB * pq8;
+            const int u0 = t0 < t1 ? (int)(t0 / ((long)tl.nit * tl.nkg)) * per : 0;
+            const int u1 = t0 < t1 ? (int)((t1 - 1) / ((long)tl.nit * tl.nkg) + 1) * per : 0;
+            for (int n = 0; n < g->N; n++) {
+                int bias;
+                for (int u = u0; u < u1; u++)
+                    if (needs_unit(g, &tl, nu, t0, t1, u, &bias))
+                        copy_unit(g, b, x, dy, n, u, nu, xsl, dsl, bias && db);
+                struct pf_walk pw = pf_start(g, &tl, x, dy, nu, n + 1, u0, u1, 1, t0, t1);
+                const float *xim = g->planar ? x + (size_t)n * g->G * ximg : xsl;
+                image_tiles(g, b, &tl, dsl, xim, n, t0, t1, x, dy, nu, n + 1, &pw);
+            }
+        } else {
+            const int u0 = g->G * per * tid / nth, u1 = g->G * per * (tid + 1) / nth;
+            for (int n = 0; n < g->N; n++) {
+                /* image n is in slot n % nslot. All threads copy a batch of images n ..
+                 * n + batch - 1 into one half of the slots; the barrier that ends the copy
+                 * also ends every thread's use of that half for the batch before last. */
+                float *xsl = b->x + (size_t)(n % nslot) * g->G * ximg;
+                float *dsl = b->dy + (size_t)(n % nslot) * g->G * g->KB * pq8;
+                if (n % batch == 0) {
+                    const long nv = (long)CK_MIN(batch, g->N - n) * g->G * per;
+                    for (long v = nv * tid / nth; v < nv * (tid + 1) / nth; v++) {
+                        const int m = n + (int)(v / (g->G * per));
+                        copy_unit(g, b, x, dy, m, (int)(v % (g->G * per)), nu,
+                                  b->x + (size_t)(m % nslot) * g->G * ximg,
+                                  b->dy + (size_t)(m % nslot) * g->G * g->KB * pq8, db != NULL);
+                    }
+                    #pragma omp barrier
+                }
+                /* fetch the sources of this thread's copy units of image n + 1 */
+                struct pf_walk pw = pf_start(g, &tl, x, dy, nu, batch == 1 ? n + 1 : g->N, u0,
+                                             u1, 0, t0, t1);
+                const float *xim = g->planar ? x + (size_t)n * g->G * ximg : xsl;
+                image_tiles(g, b, &tl, dsl, xim, n, t0, t1, x, dy, nu, n + 1, &pw);
+            }
+        }
+    }
+    /* dw (K,Cg,R,S) from dwb, dropping the channel padding */
+    #pragma omp parallel for schedule(static)
+    for (int k = 0; k < g->K; k++) {
+        const int gi = k / g->Kg, kg = k % g->Kg;
+        const float *src = b->w + ((size_t)gi * g->KB + kg / 8) * g->items * 8 + kg % 8;
+        for (int c = 0; c < g->Cg; c++)
+            for (int t = 0; t < g->T; t++) {
+                const size_t i = ((size_t)(c / g->RL) * g->T + t) * g->RL + c % g->RL;
+                dw[((size_t)k * g->Cg + c) * g->T + t] = src[i * 8];
+            }
+    }
+    if (db)
+        ck_dconv_bias_grad(g, b->bsum, db);
+}
+
+#else
+/* Nothing here in a build without the kernels (ISO C wants a declaration). */
+typedef int ck_dconv_wgrad_unused;
+#endif
