@@ -108,6 +108,7 @@ void ck_dataset_free(struct ck_dataset *d)
         return;
     free(d->pixels);
     free(d->labels);
+    free(d->synth_proto);
     memset(d, 0, sizeof *d);
 }
 

@@ -339,9 +339,48 @@ Test(data, synthetic_is_a_pure_function_of_seed_and_index)
         differ += x[k] != z[k];
     cr_assert_gt(differ, 100);
     cr_assert_null(a.pixels);
+    ck_dataset_free(&a);
+    ck_dataset_free(&b);
+    ck_dataset_free(&c);
     struct ck_shape big = {4, 100, 100};
     cr_assert_eq(ck_dataset_synthetic(big, 10, 1, 1, 0, &a, msg, sizeof msg),
                  CK_ERR_INVALID_ARGUMENT);
+}
+
+/* The documented recipe (data_synthetic.c), written out in fp64 with the file's stream
+ * constants: label = hash(seed, 'SYNL', offset + i) mod classes; pixel = clamp(round(128 +
+ * 70 sin(2 pi (fx x / W + fy y / H) + phase)) + hash(seed, 'SYNN', base + k) mod 97 - 48)
+ * with fy, fx, phase from hash(seed, 'SYNP', 8 label + c). */
+Test(data, synthetic_pixels_follow_the_definition)
+{
+    const struct ck_shape s = {2, 5, 7};
+    const uint64_t seed = 7, offset = 3;
+    struct ck_dataset d;
+    char msg[256];
+    cr_assert_eq(ck_dataset_synthetic(s, 13, 40, seed, offset, &d, msg, sizeof msg), CK_OK);
+    for (size_t i = 0; i < 40; i++) {
+        const int label = (int)(ck_rng_hash(seed, 0x53594e4c, offset + i) % 13);
+        cr_assert_eq(ck_dataset_label(&d, i), label);
+        uint8_t img[70];
+        ck_dataset_image(&d, i, img);
+        for (int c = 0; c < 2; c++) {
+            const uint64_t p = ck_rng_hash(seed, 0x53594e50, (uint64_t)label * 8 + (uint64_t)c);
+            const double fy = (double)(p % 4), fx = (double)((p >> 8) % 4 + 1);
+            const double phase = (double)((p >> 16) % 1000) * 6.283185307179586 / 1000.0;
+            for (int y = 0; y < 5; y++)
+                for (int x = 0; x < 7; x++) {
+                    const int k = (c * 5 + y) * 7 + x;
+                    const double wave = sin(6.283185307179586 * (fx * x / 7.0 + fy * y / 5.0) + phase);
+                    const uint64_t r = ck_rng_hash(seed, 0x53594e4e, (offset + i) * 70 + (uint64_t)k);
+                    long v = lrint(128.0 + 70.0 * wave) + (long)(r % 97) - 48;
+                    v = v < 0 ? 0 : v > 255 ? 255 : v;
+                    /* the sine may round differently in its last bit: allow 1 */
+                    cr_assert_leq(labs(v - (long)img[k]), 1, "record %zu value %d: %d vs %ld", i,
+                                  k, img[k], v);
+                }
+        }
+    }
+    ck_dataset_free(&d);
 }
 
 Test(data, channel_stats_from_definition)

@@ -81,6 +81,7 @@ Test(train, a_few_steps_reduce_the_loss)
     cr_assert_eq(ck_trainer_evaluate(t, &d, &after, &acc, NULL), CK_OK);
     cr_assert_lt(after, 0.7 * before, "loss %g -> %g", before, after);
     ck_trainer_free(t);
+    ck_dataset_free(&d);
 }
 
 /* Train 2 epochs with T threads; return a copy of the parameters. */
@@ -94,6 +95,7 @@ static float *train_with_threads(int threads, int micro, size_t *len)
     float *p = malloc(*len * sizeof(float));
     memcpy(p, t->nets[0]->params, *len * sizeof(float));
     ck_trainer_free(t);
+    ck_dataset_free(&d);
     set_threads(2);
     return p;
 }
@@ -146,6 +148,7 @@ Test(train, chunked_gradient_is_the_whole_batch_mean_gradient)
     cr_assert_gt(gmax, 0.0);
     cr_assert_leq(emax / gmax, 1e-5, "max gradient error %g of %g", emax, gmax);
     ck_net_free(ref);
+    ck_dataset_free(&d);
     ck_trainer_free(t);
 }
 
@@ -195,6 +198,7 @@ Test(train, exploding_learning_rate_is_reported)
     cr_assert(strstr(msg, "not finite") && strstr(msg, "step"), "%s", msg);
     cr_assert_lt(t->progress.step, 8);
     ck_trainer_free(t);
+    ck_dataset_free(&d);
 }
 
 Test(train, resumed_training_is_bit_identical)
@@ -237,6 +241,7 @@ Test(train, resumed_training_is_bit_identical)
     cr_assert(same, "straight and resumed checkpoints differ");
     ck_trainer_free(a);
     ck_trainer_free(b);
+    ck_dataset_free(&d);
     ckt_tmpdir_remove(dir);
 }
 
@@ -269,6 +274,8 @@ Test(train, evaluation_confusion_matrix)
     }
     cr_assert_eq(right, diag);
     ck_trainer_free(t);
+    ck_dataset_free(&d);
+    ck_dataset_free(&tr);
 }
 
 Test(train, dataset_must_fit_the_model)
@@ -282,4 +289,5 @@ Test(train, dataset_must_fit_the_model)
                  CK_ERR_INVALID_ARGUMENT);
     cr_assert(strstr(msg, "8x8x3") && strstr(msg, "8x8x1"), "%s", msg);
     ck_trainer_free(t);
+    ck_dataset_free(&d);
 }

@@ -41,6 +41,8 @@ struct ck_dataset {
     const char *const *class_names; /**< classes names, or NULL (then "0", "1", ...) */
     uint64_t synth_seed;       /**< synthetic: seed of the procedural pixels/labels */
     uint64_t synth_offset;     /**< synthetic: index of record 0 (test split differs) */
+    uint8_t *synth_proto;      /**< synthetic: classes x c*h*w prototype pixels (made once;
+                                    free with ck_dataset_free) */
 };
 
 /** Per-channel normalisation: x = (pixel / 255 - mean[c]) / std[c]. */
@@ -89,8 +91,9 @@ enum ck_status ck_idx_load(const char *images_path, const char *labels_path, int
  * @brief A procedural dataset: n images of shape, labels in [0, classes). Record i of
  * the train split is record (offset + i) of an endless stream; each class has a
  * smooth random prototype and each image is its prototype plus noise, so a net can
- * learn it. Pixels exist only in ck_dataset_batch. At most CK_SYNTHETIC_MAX_NUMEL values
- * per image.
+ * learn it. Pixels exist only in ck_dataset_batch; the set holds only its classes'
+ * prototypes (classes * c*h*w bytes): release it with ck_dataset_free. At most
+ * CK_SYNTHETIC_MAX_NUMEL values per image. CK_ERR_OUT_OF_MEMORY if the prototypes do not fit.
  */
 enum ck_status ck_dataset_synthetic(struct ck_shape shape, int classes, size_t n,
                                     uint64_t seed, uint64_t offset, struct ck_dataset *out,
