@@ -2,9 +2,11 @@
  *
  * ck_net_build creates the layers (spec layers + the softmax_xent head), then makes
  * exactly five allocations: parameters, parameter gradients, activations, activation
- * gradients (each layer's slice starts on a 64-byte boundary, gaps stay zero) and the
+ * gradients (each layer's slice starts on a 64-byte boundary, gaps stay zero; flatten
+ * reuses its input's slice; output gradients take turns in two slots) and the
  * workspace (max over layers). Layer i reads layer i-1's output and writes its input
  * gradient into layer i-1's output-gradient slice; layer 0 has no input gradient.
+ * Training replicas (ck_net_build_replica) borrow the owner's arenas but the gradients.
  * Forward/backward only walk the layers: no allocation. Initialisation is init.c,
  * training/evaluation loops are train_step.c.
  */
@@ -83,33 +85,75 @@ static size_t max_workspace(const struct ck_net *net)
     return ws;
 }
 
-/* Allocate the arenas and point every layer into them. */
-static enum ck_status make_arenas(struct ck_net *net)
+/* Layer i's output reuses its input's slice (no copy): flatten, except as the first
+ * layer (its input is the caller's). */
+static int reuses_input(const struct ck_net *net, int i)
 {
+    return i > 0 && net->layers[i].spec.kind == CK_LAYER_FLATTEN;
+}
+
+/* Lay out the arenas: outputs stacked in acts; output gradients alternate between two
+ * slots of act_grads (layer i's backward reads its dy and writes layer i-1's, which is
+ * in the other slot; a dy is dead once its layer's backward ran). A layer that reuses
+ * its input shares the input's slice and slot. Offsets in floats, -1 slot: none. */
+static void plan_arenas(struct ck_net *net, size_t *act_off, int *slot)
+{
+    size_t slot_len[2] = {0, 0};
+    net->acts_len = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        const size_t len = round16((size_t)net->batch * ck_shape_numel(net->layers[i].out));
+        if (reuses_input(net, i)) {
+            act_off[i] = act_off[i - 1];
+            slot[i] = slot[i - 1];
+            continue;
+        }
+        act_off[i] = net->acts_len;
+        net->acts_len += len;
+        slot[i] = i > 0 ? 1 - slot[i - 1] : 0;
+        slot_len[slot[i]] = CK_MAX(slot_len[slot[i]], len);
+    }
+    net->act_grads_len = slot_len[0] + slot_len[1];
+    act_off[net->n_layers] = slot_len[0]; /* where slot 1 starts */
+}
+
+/* Allocate the arenas (those not borrowed from owner) and point every layer into them. */
+static enum ck_status make_arenas(struct ck_net *net, const struct ck_net *owner)
+{
+    size_t act_off[CK_MODEL_MAX_LAYERS + 2];
+    int slot[CK_MODEL_MAX_LAYERS + 1];
     for (int i = 0; i < net->n_layers; i++) {
         net->params_len += round16(net->layers[i].n_params);
         net->n_params += net->layers[i].n_params;
-        net->acts_len += round16((size_t)net->batch * ck_shape_numel(net->layers[i].out));
     }
-    int ok = 1;
-    net->params = zalloc_floats(net->params_len, &ok);
-    net->grads = zalloc_floats(net->params_len, &ok);
-    net->acts = zalloc_floats(net->acts_len, &ok);
-    net->act_grads = zalloc_floats(net->acts_len, &ok);
+    plan_arenas(net, act_off, slot);
     net->ws_size = max_workspace(net);
-    if (net->ws_size > 0 && !(net->ws = ck_aligned_alloc(net->ws_size)))
-        ok = 0;
+    int ok = 1;
+    net->grads = zalloc_floats(net->params_len, &ok);
+    if (net->borrows & CK_NET_BORROWS_PARAMS)
+        net->params = owner->params;
+    else
+        net->params = zalloc_floats(net->params_len, &ok);
+    if (net->borrows & CK_NET_BORROWS_BUFFERS) {
+        net->acts = owner->acts;
+        net->act_grads = owner->act_grads;
+        net->ws = owner->ws;
+        net->ws_size = owner->ws_size;
+    } else {
+        net->acts = zalloc_floats(net->acts_len, &ok);
+        net->act_grads = zalloc_floats(net->act_grads_len, &ok);
+        if (net->ws_size > 0 && !(net->ws = ck_aligned_alloc(net->ws_size)))
+            ok = 0;
+    }
     if (!ok)
         return CK_ERR_OUT_OF_MEMORY;
-    size_t po = 0, ao = 0;
+    size_t po = 0;
     for (int i = 0; i < net->n_layers; i++) {
         struct ck_layer *l = &net->layers[i];
         l->params = net->params + po;
         l->grads = net->grads + po;
         po += round16(l->n_params);
-        l->y = net->acts + ao;
-        l->dy = net->act_grads + ao;
-        ao += round16((size_t)net->batch * ck_shape_numel(l->out));
+        l->y = net->acts + act_off[i];
+        l->dy = net->act_grads + (slot[i] ? act_off[net->n_layers] : 0);
         l->x = i > 0 ? net->layers[i - 1].y : NULL;
         l->dx = i > 0 ? net->layers[i - 1].dy : NULL;
     }
@@ -141,7 +185,7 @@ enum ck_status ck_net_build(const struct ck_model_spec *spec, int batch,
     ck_rng_init(&net->dropout_rng, 0, CK_RNG_STREAM_DROPOUT);
     st = net->layers ? make_layers(net, dflt, msg, msg_len) : CK_ERR_OUT_OF_MEMORY;
     if (st == CK_OK)
-        st = make_arenas(net);
+        st = make_arenas(net, NULL);
     if (st != CK_OK) {
         if (st == CK_ERR_OUT_OF_MEMORY)
             ck__msg(msg, msg_len, "net: out of memory (batch %d)", batch);
@@ -160,11 +204,14 @@ void ck_net_free(struct ck_net *net)
     for (int i = 0; net->layers && i < net->n_layers; i++)
         ck_layer_destroy(&net->layers[i]);
     free(net->layers);
-    ck_aligned_free(net->params);
+    if (!(net->borrows & CK_NET_BORROWS_PARAMS))
+        ck_aligned_free(net->params);
     ck_aligned_free(net->grads);
-    ck_aligned_free(net->acts);
-    ck_aligned_free(net->act_grads);
-    ck_aligned_free(net->ws);
+    if (!(net->borrows & CK_NET_BORROWS_BUFFERS)) {
+        ck_aligned_free(net->acts);
+        ck_aligned_free(net->act_grads);
+        ck_aligned_free(net->ws);
+    }
     free(net);
 }
 
@@ -276,6 +323,12 @@ enum ck_status ck_net_set_backend(struct ck_net *net, int layer_index, const cha
     if ((st = ck_layer_set_backend(l, b, msg, msg_len)) != CK_OK)
         return st;
     size_t need = max_workspace(net);
+    if (need > net->ws_size && (net->borrows & CK_NET_BORROWS_BUFFERS)) {
+        ck_layer_set_backend(l, old, NULL, 0);
+        ck__msg(msg, msg_len, "layer %d: a replica cannot grow its owner's workspace",
+                layer_index);
+        return CK_ERR_INVALID_ARGUMENT;
+    }
     if (need > net->ws_size) {
         void *ws = ck_aligned_alloc(need);
         if (!ws) {
@@ -305,7 +358,50 @@ enum ck_status ck_net_share_params(struct ck_net *net, const struct ck_net *owne
             return CK_ERR_INVALID_ARGUMENT;
     for (int i = 0; i < net->n_layers; i++)
         net->layers[i].params = owner->layers[i].params;
-    ck_aligned_free(net->params);
-    net->params = NULL; /* not owned: ck_net_free must not free owner's arena */
+    if (!(net->borrows & CK_NET_BORROWS_PARAMS))
+        ck_aligned_free(net->params);
+    net->params = owner->params;
+    net->borrows |= CK_NET_BORROWS_PARAMS; /* ck_net_free must not free owner's arena */
+    return CK_OK;
+}
+
+enum ck_status ck_net_build_replica(const struct ck_net *owner, int share_buffers,
+                                    struct ck_net **out, char *msg, size_t msg_len)
+{
+    if (out)
+        *out = NULL;
+    if (!owner || !out)
+        return CK_ERR_INVALID_ARGUMENT;
+    struct ck_net *net = calloc(1, sizeof *net);
+    if (!net)
+        return CK_ERR_OUT_OF_MEMORY;
+    net->spec = owner->spec;
+    net->batch = owner->batch;
+    net->n_layers = owner->n_layers;
+    net->dropout_rng = owner->dropout_rng;
+    net->borrows = CK_NET_BORROWS_PARAMS | (share_buffers ? CK_NET_BORROWS_BUFFERS : 0);
+    net->layers = calloc((size_t)net->n_layers, sizeof *net->layers);
+    enum ck_status st = net->layers ? make_layers(net, NULL, msg, msg_len) : CK_ERR_OUT_OF_MEMORY;
+    for (int i = 0; st == CK_OK && i < net->n_layers; i++) /* the owner's backends */
+        if (ck_layer_backend(&owner->layers[i]))
+            st = ck_layer_set_backend(&net->layers[i], ck_layer_backend(&owner->layers[i]),
+                                      msg, msg_len);
+    if (st == CK_OK)
+        st = make_arenas(net, owner);
+    if (st == CK_OK && (net->params_len != owner->params_len ||
+                        (share_buffers && (net->acts_len != owner->acts_len ||
+                                           net->act_grads_len != owner->act_grads_len ||
+                                           max_workspace(net) > owner->ws_size)))) {
+        ck__msg(msg, msg_len, "net: replica layout differs from its owner's");
+        st = CK_ERR_INVALID_ARGUMENT;
+    }
+    if (st != CK_OK) {
+        if (st == CK_ERR_OUT_OF_MEMORY)
+            ck__msg(msg, msg_len, "net: out of memory for a replica (batch %d)", net->batch);
+        ck_net_free(net);
+        return st;
+    }
+    net->classes = owner->classes;
+    *out = net;
     return CK_OK;
 }

@@ -2,7 +2,9 @@
  * epochs in a seeded shuffled order, evaluation with a confusion matrix.
  *
  * One step, llm.c style: form the batch -> set the learning rate -> every chunk runs
- * forward + backward on its own replica (OpenMP threads over chunks) -> sum the chunk
+ * forward + backward on its own replica (OpenMP threads over workers: replicas beyond
+ * the thread count share a worker's activation buffers and run one after another, so
+ * one thread holds one set of activations) -> sum the chunk
  * gradients in chunk order (element-wise, so the thread count cannot change a bit) and
  * check them -> optimiser update. Chunking depends only on batch and micro_batch.
  * Not here: checkpoints (checkpoint.c), schedules (lr_schedule.c), printing (the CLI).
@@ -11,6 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "convkit/train.h"
 #include "internal.h"
@@ -62,6 +68,32 @@ static enum ck_status check_config(const struct ck_train_config *c, const struct
     return CK_OK;
 }
 
+static int max_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+/* Point replica net (built sharing nets[0]'s buffers) at worker w's buffers instead:
+ * the same layout, so every layer pointer moves by the same offsets. */
+static void replica_buffers_of(struct ck_net *net, const struct ck_net *w)
+{
+    const float *a0 = net->acts, *g0 = net->act_grads;
+    for (int i = 0; i < net->n_layers; i++) {
+        struct ck_layer *l = &net->layers[i];
+        l->y = w->acts + (l->y - a0);
+        l->dy = w->act_grads + (l->dy - g0);
+        l->x = i > 0 ? net->layers[i - 1].y : NULL;
+        l->dx = i > 0 ? net->layers[i - 1].dy : NULL;
+    }
+    net->acts = w->acts;
+    net->act_grads = w->act_grads;
+    net->ws = w->ws;
+}
+
 /* Dropout draws of one full chunk: every dropout layer draws micro * numel values. */
 static uint64_t dropout_draws(const struct ck_net *net)
 {
@@ -90,10 +122,13 @@ enum ck_status ck_trainer_create(const struct ck_model_spec *spec,
     t->spec = *spec;
     t->perm_epoch = -1;
     t->n_replicas = (cfg->batch + cfg->micro_batch - 1) / cfg->micro_batch;
-    for (int r = 0; r < t->n_replicas && st == CK_OK; r++) {
-        st = ck_net_build(spec, cfg->micro_batch, backend, &t->nets[r], msg, msg_len);
-        if (st == CK_OK && r > 0)
-            st = ck_net_share_params(t->nets[r], t->nets[0]);
+    t->n_workers = CK_MIN(t->n_replicas, max_threads());
+    st = ck_net_build(spec, cfg->micro_batch, backend, &t->nets[0], msg, msg_len);
+    for (int r = 1; r < t->n_replicas && st == CK_OK; r++) {
+        /* replica r computes its own gradients in worker r % W's buffers */
+        st = ck_net_build_replica(t->nets[0], r >= t->n_workers, &t->nets[r], msg, msg_len);
+        if (st == CK_OK && r >= t->n_workers)
+            replica_buffers_of(t->nets[r], t->nets[r % t->n_workers]);
     }
     if (st == CK_OK)
         st = ck_net_init_params(t->nets[0], cfg->init, cfg->seed);
@@ -155,6 +190,19 @@ void ck__run_chunk(struct ck_trainer *t, int r, int c, const float *x, const int
     t->chunk_status[c] = st;
 }
 
+/* Chunks c0 .. c0+L-1 on replicas 0 .. L-1: worker w runs replicas w, w+W, ... one after
+ * another (they share w's buffers), workers run in parallel. One worker: the region
+ * is inactive and the layers' own OpenMP loops use the threads. */
+void ck__run_chunks(struct ck_trainer *t, int c0, int L, const float *x, const int *labels,
+                    int n)
+{
+    const int W = CK_MIN(t->n_workers, L);
+    #pragma omp parallel for schedule(static) if (W > 1)
+    for (int w = 0; w < W; w++)
+        for (int j = w; j < L; j += t->n_workers)
+            ck__run_chunk(t, j, c0 + j, x, labels, n);
+}
+
 /* dst[i] = sum_c w[c] * src[c][i] in chunk order (dst may be src[0]); returns 1 if any
  * sum is not finite. The one place chunk gradients are added, with or without MPI. */
 int ck__sum_chunks(float *dst, float *const *src, const float *w, int chunks, size_t len)
@@ -201,11 +249,7 @@ enum ck_status ck_trainer_step(struct ck_trainer *t, const float *x, const int *
     if (t->dist)
         return ck__dist_step(t, x, labels, n, loss, correct);
     const int micro = t->cfg.micro_batch, chunks = (n + micro - 1) / micro;
-    /* chunks in parallel (layers then run single-threaded inside); one chunk: the
-     * region is inactive and the layers' own OpenMP loops use the threads */
-    #pragma omp parallel for schedule(static) if (chunks > 1)
-    for (int c = 0; c < chunks; c++)
-        ck__run_chunk(t, c, c, x, labels, n);
+    ck__run_chunks(t, 0, chunks, x, labels, n);
     t->dropout.counter += (uint64_t)chunks * t->dropout_per_chunk;
 
     float w[CK_TRAIN_MAX_CHUNKS];
@@ -384,18 +428,20 @@ enum ck_status ck_trainer_evaluate(struct ck_trainer *t, const struct ck_dataset
         for (int j = 0; j < n; j++)
             t->idx[j] = (uint32_t)(start + (size_t)j);
         ck_dataset_batch(d, t->idx, n, &t->cfg.norm, NULL, 0, 0, t->x, t->labels);
-        const int chunks = (n + micro - 1) / micro;
-        #pragma omp parallel for schedule(static) if (chunks > 1)
-        for (int c = 0; c < chunks; c++) {
-            const int off = c * micro, nc = CK_MIN(micro, n - off);
-            struct ck_net *net = t->nets[c];
-            enum ck_status s = ck_net_forward(net, t->x + (size_t)off * numel, nc,
-                                              t->labels + off, 0);
-            t->chunk_status[c] = s;
-            t->chunk_loss[c] = s == CK_OK ? net->loss * nc : NAN;
-            const float *p = ck_net_output(net);
-            for (int j = 0; s == CK_OK && j < nc; j++)
-                t->pred[off + j] = argmax(p + (size_t)j * K, K);
+        const int chunks = (n + micro - 1) / micro, W = CK_MIN(t->n_workers, chunks);
+        #pragma omp parallel for schedule(static) if (W > 1)
+        for (int w = 0; w < W; w++) { /* workers as in ck__run_chunks */
+            for (int c = w; c < chunks; c += t->n_workers) {
+                const int off = c * micro, nc = CK_MIN(micro, n - off);
+                struct ck_net *net = t->nets[c];
+                enum ck_status s = ck_net_forward(net, t->x + (size_t)off * numel, nc,
+                                                  t->labels + off, 0);
+                t->chunk_status[c] = s;
+                t->chunk_loss[c] = s == CK_OK ? net->loss * nc : NAN;
+                const float *p = ck_net_output(net);
+                for (int j = 0; s == CK_OK && j < nc; j++)
+                    t->pred[off + j] = argmax(p + (size_t)j * K, K);
+            }
         }
         for (int c = 0; c < chunks; c++) {
             if (t->chunk_status[c] != CK_OK && st == CK_OK)

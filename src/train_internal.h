@@ -16,6 +16,10 @@
  * t->chunk_status/loss/correct[c]. x, labels: the whole batch (chunk c read only). */
 void ck__run_chunk(struct ck_trainer *t, int r, int c, const float *x, const int *labels,
                    int n);
+/* ck__run_chunk for global chunks c0 .. c0+L-1 on replicas 0 .. L-1, workers in parallel
+ * (replicas sharing a worker's buffers one after another). */
+void ck__run_chunks(struct ck_trainer *t, int c0, int L, const float *x, const int *labels,
+                    int n);
 /* dst[i] = sum_c w[c] * src[c][i], c = 0..chunks-1 in order; 1 if a sum is not finite. */
 int ck__sum_chunks(float *dst, float *const *src, const float *w, int chunks, size_t len);
 /* Chunk weights w[c] = nc / n, mean loss, correct count and the step's status from the

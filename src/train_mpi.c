@@ -175,9 +175,7 @@ enum ck_status ck__dist_step(struct ck_trainer *t, const float *x, const int *la
     const int c0 = chunk_lo(chunks, d->rank, d->size);
     const int L = chunk_lo(chunks, d->rank + 1, d->size) - c0;
     /* my chunks on replicas 0..L-1, in parallel as in one process */
-    #pragma omp parallel for schedule(static) if (L > 1)
-    for (int j = 0; j < L; j++)
-        ck__run_chunk(t, j, c0 + j, x, labels, n);
+    ck__run_chunks(t, c0, L, x, labels, n);
     t->dropout.counter += (uint64_t)chunks * t->dropout_per_chunk;
 
     const double t0 = MPI_Wtime();

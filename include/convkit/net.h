@@ -35,7 +35,11 @@ struct ck_net {
                                     (kept zero); optimisers walk all params_len */
     float *params, *grads;     /**< parameter and gradient arenas */
     float *acts, *act_grads;   /**< activation and activation-gradient arenas */
-    size_t acts_len;           /**< floats in each of acts / act_grads */
+    size_t acts_len;           /**< floats in acts (flatten layers reuse their input's
+                                    slice: no copy) */
+    size_t act_grads_len;      /**< floats in act_grads: two slots that layers take in
+                                    turn (a layer's dy is dead once its backward ran) */
+    int borrows;               /**< CK_NET_BORROWS_*: arenas that belong to another net */
     void *ws;                  /**< shared workspace (64-byte aligned) */
     size_t ws_size;            /**< bytes */
     struct ck_rng dropout_rng; /**< stream CK_RNG_STREAM_DROPOUT of the init seed */
@@ -44,6 +48,12 @@ struct ck_net {
     const int *last_labels;    /**< labels of the last forward (borrowed) */
     double loss;               /**< mean cross-entropy of the last forward with labels */
     int correct;               /**< correct argmax predictions of that forward */
+};
+
+/** Bits of ck_net.borrows (training replicas, ck_net_build_replica). */
+enum {
+    CK_NET_BORROWS_PARAMS = 1,  /**< params are the owner's */
+    CK_NET_BORROWS_BUFFERS = 2, /**< acts, act_grads and workspace are the owner's */
 };
 
 /** Per-layer facts for `convkit summary`. */
@@ -79,6 +89,19 @@ void ck_net_free(struct ck_net *net);
  * @return CK_ERR_INVALID_ARGUMENT if the two nets' parameter layouts differ.
  */
 enum ck_status ck_net_share_params(struct ck_net *net, const struct ck_net *owner);
+
+/**
+ * @brief A replica of owner (same spec, batch and conv backends) that allocates only
+ * its own parameter gradients: it reads owner's parameters and, if share_buffers,
+ * also uses owner's activations, activation gradients and workspace, so it must never
+ * run forward/backward at the same time as owner or another net sharing them (the
+ * training loop gives each such group to one thread). Nothing is allocated and then
+ * freed, so a replica costs no transient memory. owner must outlive the replica and
+ * must not grow its workspace (ck_net_set_backend) while replicas borrow it.
+ * @return CK_ERR_INVALID_ARGUMENT, CK_ERR_OUT_OF_MEMORY; on failure *out is NULL.
+ */
+enum ck_status ck_net_build_replica(const struct ck_net *owner, int share_buffers,
+                                    struct ck_net **out, char *msg, size_t msg_len);
 
 /** Initialisers. Biases always start at zero; normal variants are untruncated. */
 enum ck_init {

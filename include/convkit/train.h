@@ -85,6 +85,9 @@ struct ck_trainer {
     struct ck_train_config cfg;
     struct ck_model_spec spec;     /**< as given (formatted into checkpoints) */
     int n_replicas;                /**< ceil(batch / micro_batch) */
+    int n_workers;                 /**< replicas with their own activation buffers:
+                                        min(n_replicas, OpenMP threads at creation);
+                                        replica r uses worker r % n_workers's */
     struct ck_net *nets[CK_TRAIN_MAX_CHUNKS]; /**< nets[0] owns the parameters */
     struct ck_optim opt;
     struct ck_rng dropout;         /**< dropout stream; chunk c draws at counter + c*D */
