@@ -65,7 +65,7 @@ static enum ck_status conv_backward(struct ck_layer *l, struct ck_layer_ctx *ctx
     const struct conv_impl *c = impl_of(l);
     struct ck_conv_params p = c->p;
     p.N = ctx->n;
-    if (l->spec.activation != CK_ACT_NONE)
+    if (l->spec.activation != CK_ACT_NONE && l->dy != l->y) /* dy == y: masked (layers.h) */
         ck__act_backward(l->spec.activation, l->spec.alpha, l->y, l->dy,
                          (size_t)ctx->n * ck_shape_numel(l->out));
     float *db = l->spec.bias ? l->grads + ck_conv_w_numel(&p) : NULL;

@@ -6,8 +6,11 @@
  * full window). Pads must be smaller than the window, so every window sees at least
  * one real pixel. Max-pool ties go to the first maximum in row-major window order, in
  * forward and backward alike; backward recomputes the argmax from x (no stored mask).
+ * A 2x2 stride-2 max pool after a fused ReLU may get dx == x from the net: it then
+ * writes the ReLU-masked gradient over x (layers.h, ck__pool_backward_in_place).
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,50 +135,71 @@ static void max2x2_forward(const float *x, int W, float *y, int P, int Q)
     }
 }
 
+/* Bit masks instead of float selects: GCC turned "e ? g : 0" into branches. */
+static uint32_t bits_of(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+static float float_of(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
 /* dx is (H,W): each window gets g at its first maximum and 0 elsewhere; rows and
  * columns no window covers (odd H or W) are zeroed. Without NaN the first maximum is
  * the first element equal to the window's maximum m (-0 == +0 ties go first, as in
- * first_max4); a plane with a NaN is redone with first_max4. */
+ * first_max4); a row pair with a NaN takes first_max4 window by window. Every window
+ * is read before it is written, so dx may be x: then (relu) the
+ * gradient is ReLU-masked, x_k > 0 ? g : 0, as the ReLU's own backward would do. */
 static void max2x2_backward(const float *x, int H, int W, const float *dy, float *dx, int P,
-                            int Q)
+                            int Q, int relu)
 {
-    int nan = 0;
     for (int op = 0; op < P; op++) {
         const float *r0 = x + (size_t)2 * op * W, *r1 = r0 + W;
         float *d0 = dx + (size_t)2 * op * W, *d1 = d0 + W;
         const float *gr = dy + (size_t)op * Q;
-        for (int oq = 0; oq < Q; oq++) {
+        int nan = 0;
+        for (int w = 0; w < 2 * Q; w++)
+            nan |= (r0[w] != r0[w]) | (r1[w] != r1[w]);
+        for (int oq = 0; !nan && oq < Q; oq++) { /* branch-free */
             const float a = r0[2 * oq], b = r0[2 * oq + 1], c = r1[2 * oq], d = r1[2 * oq + 1];
+            const float gv = gr[oq];
             float m = a;
             m = b > m ? b : m;
             m = c > m ? c : m;
             m = d > m ? d : m;
             const int e0 = a == m, e1 = !e0 & (b == m), e2 = !e0 & !e1 & (c == m);
             const int e3 = !e0 & !e1 & !e2;
-            const float g = gr[oq];
-            d0[2 * oq] = e0 ? g : 0.0f;
-            d0[2 * oq + 1] = e1 ? g : 0.0f;
-            d1[2 * oq] = e2 ? g : 0.0f;
-            d1[2 * oq + 1] = e3 ? g : 0.0f;
-            nan |= (a != a) | (b != b) | (c != c) | (d != d);
+            const uint32_t g = bits_of(gv) & -(uint32_t)(!relu | (m > 0.0f));
+            d0[2 * oq] = float_of(g & -(uint32_t)e0);
+            d0[2 * oq + 1] = float_of(g & -(uint32_t)e1);
+            d1[2 * oq] = float_of(g & -(uint32_t)e2);
+            d1[2 * oq + 1] = float_of(g & -(uint32_t)e3);
         }
-        for (int w = 2 * Q; w < W; w++)
-            d0[w] = d1[w] = 0.0f;
-    }
-    for (int op = 0; nan && op < P; op++) {
-        const float *r0 = x + (size_t)2 * op * W, *r1 = r0 + W;
-        float *d0 = dx + (size_t)2 * op * W, *d1 = d0 + W;
-        for (int oq = 0; oq < Q; oq++) {
-            const int k = first_max4(r0[2 * oq], r0[2 * oq + 1], r1[2 * oq], r1[2 * oq + 1]);
-            const float g = dy[(size_t)op * Q + oq];
+        for (int oq = 0; nan && oq < Q; oq++) {
+            const float v[4] = {r0[2 * oq], r0[2 * oq + 1], r1[2 * oq], r1[2 * oq + 1]};
+            const int k = first_max4(v[0], v[1], v[2], v[3]);
+            const float g = relu && !(v[k] > 0.0f) ? 0.0f : gr[oq];
             d0[2 * oq] = k == 0 ? g : 0.0f;
             d0[2 * oq + 1] = k == 1 ? g : 0.0f;
             d1[2 * oq] = k == 2 ? g : 0.0f;
             d1[2 * oq + 1] = k == 3 ? g : 0.0f;
         }
+        for (int w = 2 * Q; w < W; w++)
+            d0[w] = d1[w] = 0.0f;
     }
     if (2 * P < H)
         memset(dx + (size_t)2 * P * W, 0, sizeof(float) * (size_t)(H - 2 * P) * W);
+}
+
+int ck__pool_backward_in_place(const struct ck_layer *l)
+{
+    return l->spec.kind == CK_LAYER_MAXPOOL2D && is_max2x2(l->impl, 1);
 }
 
 /* x is (n,C,H,W), y is (n,C,P,Q); one (n, c) plane per iteration. */
@@ -225,7 +249,7 @@ static enum ck_status pool_backward(struct ck_layer *l, struct ck_layer_ctx *ctx
         const float *dy_nc = l->dy + (size_t)nc * P * Q;
         float *dx_nc = l->dx + (size_t)nc * p->H * p->W;
         if (fast) {
-            max2x2_backward(x_nc, p->H, p->W, dy_nc, dx_nc, P, Q);
+            max2x2_backward(x_nc, p->H, p->W, dy_nc, dx_nc, P, Q, dx_nc == x_nc);
             continue;
         }
         memset(dx_nc, 0, sizeof(float) * (size_t)p->H * p->W);

@@ -32,6 +32,14 @@ void ck__act_forward(enum ck_activation act, float alpha, const float *x, float 
 /* g[i] *= act'(.) computed from the OUTPUT y[i] (all supported activations allow it). */
 void ck__act_backward(enum ck_activation act, float alpha, const float *y, float *g, size_t n);
 
+/* ---- in-place gradients (layer_pool.c, used by net.c) ---------------------------------- */
+
+/* 1 if l is a max pool whose backward can write dx over x (2x2, stride 2, no padding:
+ * disjoint windows). The net gives it dx == x only after a layer with a fused ReLU; the
+ * pool then writes the ReLU-masked gradient (x > 0 ? g : 0 at each window's first
+ * maximum, 0 elsewhere), and that layer, seeing dy == y, skips its own mask. */
+int ck__pool_backward_in_place(const struct ck_layer *l);
+
 /* ---- per-family init ------------------------------------------------------------------ */
 
 enum ck_status ck__layer_conv_init(struct ck_layer *l, const struct ck_conv_backend *dflt,

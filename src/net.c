@@ -3,7 +3,8 @@
  * ck_net_build creates the layers (spec layers + the softmax_xent head), then makes
  * exactly five allocations: parameters, parameter gradients, activations, activation
  * gradients (each layer's slice starts on a 64-byte boundary, gaps stay zero; flatten
- * reuses its input's slice; output gradients take turns in two slots) and the
+ * reuses its input's slice; output gradients take turns in two slots, except a
+ * ReLU-conv's before a 2x2 max pool, which the pool writes over the conv's output) and the
  * workspace (max over layers). Layer i reads layer i-1's output and writes its input
  * gradient into layer i-1's output-gradient slice; layer 0 has no input gradient.
  * Training replicas (ck_net_build_replica) borrow the owner's arenas but the gradients.
@@ -92,6 +93,19 @@ static int reuses_input(const struct ck_net *net, int i)
     return i > 0 && net->layers[i].spec.kind == CK_LAYER_FLATTEN;
 }
 
+/* Layer i's output gradient lives in its own output slice: layer i+1 is a 2x2 stride-2
+ * max pool right after i's fused ReLU, and the pool's backward writes the ReLU-masked
+ * gradient over x in place (layer_pool.c; conv2d then skips its own mask because
+ * dy == y). Saves the largest gradient buffer of a conv net. */
+static int grad_in_output(const struct ck_net *net, int i)
+{
+    if (i + 1 >= net->n_layers)
+        return 0;
+    const struct ck_layer *l = &net->layers[i], *next = &net->layers[i + 1];
+    return l->spec.kind == CK_LAYER_CONV2D && l->spec.activation == CK_ACT_RELU &&
+           ck__pool_backward_in_place(next);
+}
+
 /* Lay out the arenas: outputs stacked in acts; output gradients alternate between two
  * slots of act_grads (layer i's backward reads its dy and writes layer i-1's, which is
  * in the other slot; a dy is dead once its layer's backward ran). A layer that reuses
@@ -109,7 +123,11 @@ static void plan_arenas(struct ck_net *net, size_t *act_off, int *slot)
         }
         act_off[i] = net->acts_len;
         net->acts_len += len;
-        slot[i] = i > 0 ? 1 - slot[i - 1] : 0;
+        if (grad_in_output(net, i)) {
+            slot[i] = -1;
+            continue;
+        }
+        slot[i] = i > 0 && slot[i - 1] == 0 ? 1 : 0;
         slot_len[slot[i]] = CK_MAX(slot_len[slot[i]], len);
     }
     net->act_grads_len = slot_len[0] + slot_len[1];
@@ -153,7 +171,7 @@ static enum ck_status make_arenas(struct ck_net *net, const struct ck_net *owner
         l->grads = net->grads + po;
         po += round16(l->n_params);
         l->y = net->acts + act_off[i];
-        l->dy = net->act_grads + (slot[i] ? act_off[net->n_layers] : 0);
+        l->dy = slot[i] < 0 ? l->y : net->act_grads + (slot[i] ? act_off[net->n_layers] : 0);
         l->x = i > 0 ? net->layers[i - 1].y : NULL;
         l->dx = i > 0 ? net->layers[i - 1].dy : NULL;
     }

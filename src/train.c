@@ -84,8 +84,9 @@ static void replica_buffers_of(struct ck_net *net, const struct ck_net *w)
     const float *a0 = net->acts, *g0 = net->act_grads;
     for (int i = 0; i < net->n_layers; i++) {
         struct ck_layer *l = &net->layers[i];
+        const int in_output = l->dy == l->y; /* see net.c */
         l->y = w->acts + (l->y - a0);
-        l->dy = w->act_grads + (l->dy - g0);
+        l->dy = in_output ? l->y : w->act_grads + (l->dy - g0);
         l->x = i > 0 ? net->layers[i - 1].y : NULL;
         l->dx = i > 0 ? net->layers[i - 1].dy : NULL;
     }

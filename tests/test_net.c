@@ -456,3 +456,66 @@ Test(summary_cli, errors_are_one_line_with_exit_2)
     cr_expect_eq(rc, 1);
     cr_expect(strstr(err, "/nonexistent/model.txt") != NULL, "%s", err);
 }
+
+/* ---------------------------------------------------------------------------------- */
+/* arena sharing: in-place max-pool gradients, flatten without a copy, replicas          */
+
+/* Forward + backward of net on x (n = batch, labels) after copying params in. */
+static void grads_of(struct ck_net *net, const float *params, const float *x, const int *y)
+{
+    memcpy(net->params, params, net->params_len * sizeof(float));
+    ckt_fill_nan(net->grads, net->params_len);
+    cr_assert_eq(ck_net_forward(net, x, net->batch, y, 1), CK_OK);
+    cr_assert_eq(ck_net_backward(net), CK_OK);
+}
+
+Test(net, fused_relu_pool_gradients_equal_a_separate_relu_layer)
+{
+    /* "conv relu -> maxpool 2x2" writes the pool's masked gradient over the conv's output;
+     * "conv -> relu -> maxpool" runs the textbook layer by layer. Same float operations,
+     * so the gradients must match bit for bit. 7x7: the pool leaves a row and a column
+     * uncovered (their gradient is 0); padding=same convs make exact zeros (ties). */
+    struct ck_net *a = build("input 7x7x2; conv2d 4 3x3 padding=same activation=relu;"
+                             "maxpool2d 2x2; conv2d 6 3x3 padding=same activation=relu;"
+                             "maxpool2d 2x2; flatten; dense 3", 3, "naive");
+    struct ck_net *b = build("input 7x7x2; conv2d 4 3x3 padding=same; relu; maxpool2d 2x2;"
+                             "conv2d 6 3x3 padding=same; relu; maxpool2d 2x2; flatten; dense 3",
+                             3, "naive");
+    cr_assert_eq(a->params_len, b->params_len);
+    cr_assert_eq(a->layers[0].dy, a->layers[0].y, "conv gradient should live in its output");
+    cr_assert_eq(a->layers[4].y, a->layers[3].y, "flatten should reuse its input");
+    cr_assert_lt(a->act_grads_len, b->act_grads_len);
+    cr_assert_eq(ck_net_init_params(a, CK_INIT_AUTO, 3), CK_OK);
+    float x[3 * 2 * 7 * 7];
+    ckt_fill_uniform(x, sizeof x / sizeof x[0], 9, -1.0f, 1.0f);
+    const int y[3] = {2, 0, 1};
+    float *p = malloc(a->params_len * sizeof(float));
+    memcpy(p, a->params, a->params_len * sizeof(float));
+    grads_of(a, p, x, y);
+    grads_of(b, p, x, y);
+    cr_assert_eq(a->loss, b->loss);
+    cr_assert_eq(memcmp(a->grads, b->grads, a->params_len * sizeof(float)), 0);
+    double gmax = 0.0;
+    for (size_t i = 0; i < a->params_len; i++)
+        gmax = fmax(gmax, fabs(a->grads[i]));
+    cr_assert_gt(gmax, 0.0);
+    free(p);
+    ck_net_free(a);
+    ck_net_free(b);
+}
+
+Test(net, replica_sharing_buffers_computes_the_owners_gradients)
+{
+    struct ck_net *owner = build(switch_spec, 2, NULL), *r = NULL;
+    cr_assert_eq(ck_net_init_params(owner, CK_INIT_AUTO, 4), CK_OK);
+    cr_assert_eq(ck_net_build_replica(owner, 1, &r, msg, sizeof msg), CK_OK, "%s", msg);
+    cr_assert(r->params == owner->params && r->acts == owner->acts && r->grads != owner->grads);
+    float x[2 * 3 * 12 * 12];
+    ckt_fill_uniform(x, sizeof x / sizeof x[0], 5, -1.0f, 1.0f);
+    const int y[2] = {3, 1};
+    grads_of(owner, owner->params, x, y);
+    grads_of(r, owner->params, x, y);
+    cr_assert_eq(memcmp(owner->grads, r->grads, owner->params_len * sizeof(float)), 0);
+    ck_net_free(r);
+    ck_net_free(owner);
+}
