@@ -3,8 +3,9 @@
  *
  * The arithmetic is done by an MR x NR micro-kernel (gemm_ukernel_ref.c, or
  * simd/gemm_avx2.c when the CPU has AVX2+FMA); everything around it is here. It does
- * not allocate: packed blocks live in the caller's workspace. Tiny problems take an
- * unpacked loop instead (packing would cost more than it saves).
+ * not allocate: packed blocks live in the caller's workspace. Tiny problems, and a
+ * long K with a small C, take the unpacked paths of gemm_small.c instead (packing
+ * would cost more than it saves); helpers both files use are in gemm_impl.h.
  *
  * ---- Micro-kernel contract (the one place it is written down) ------------------------
  *
@@ -83,13 +84,11 @@
 #endif
 
 #include "convkit/cpu.h"
-#include "gemm.h"
+#include "gemm_impl.h"
 #include "internal.h"
 #ifdef CONVKIT_HAVE_AVX2
 #include "simd.h"
 #endif
-
-
 
 enum {
     MR = CK_GEMM_MR,
@@ -107,13 +106,6 @@ _Static_assert(MC % MR == 0 && NC % NR == 0 && NC_BSRC % NR == 0 && NC_BSRC <= N
                    NC_BSRC_SHORT % NR == 0,
                "blocks hold whole tiles");
 
-/* Problems with M*N*K at most this take the unpacked loop (see gemm_small). Measured
- * on the 2-core test VM (1 thread): packed 1.2 vs unpacked 1.9 GFLOP/s at 8^3, 5.6 vs
- * 5.2 at 12^3, 12.4 vs 7.7 at 16^3, 61 vs 18 at 64^3: packing pays from about 10^3. */
-#define SMALL_MNK (10.0 * 10 * 10)
-/* Each thread should get at least this many flops, or fork/join costs more. */
-#define MIN_FLOPS_PER_THREAD (2.0 * 1024 * 1024)
-
 typedef void (*ukernel_fn)(size_t kc, const float *a, const float *b, float *c, size_t ldc,
                            float alpha, float beta);
 
@@ -125,46 +117,10 @@ struct ck_gemm_layout ck_gemm_layout_rm(enum ck_gemm_trans t, size_t ld)
     return l;
 }
 
-/* ---- offsets of a view index ------------------------------------------------------------ */
-
-static size_t idx_off(const struct ck_gemm_index *d, size_t i)
-{
-    if (d->blk == 0)
-        return i * d->stride;
-    return (i % d->blk) * d->stride + (i / d->blk) * d->blk_stride;
-}
-
-/* out[t] = offset(i0 + t) for t < n, one division in total. */
-static void fill_offsets(const struct ck_gemm_index *d, size_t i0, size_t n, size_t *out)
-{
-    if (d->blk == 0) {
-        for (size_t t = 0; t < n; t++)
-            out[t] = (i0 + t) * d->stride;
-        return;
-    }
-    size_t r = i0 % d->blk, base = (i0 / d->blk) * d->blk_stride;
-    for (size_t t = 0; t < n; t++) {
-        out[t] = base + r * d->stride;
-        if (++r == d->blk) {
-            r = 0;
-            base += d->blk_stride;
-        }
-    }
-}
-
-/* 1 if off[0..n) is off[0], off[0]+1, ... (a unit-stride run). */
-static int unit_run(const size_t *off, size_t n)
-{
-    for (size_t t = 1; t < n; t++)
-        if (off[t] != off[0] + t)
-            return 0;
-    return 1;
-}
-
 /* ---- packing ---------------------------------------------------------------------------- */
 
 /* 1 if the AVX2 packers may run (they only move data: results do not depend on it). */
-static int have_avx2(void)
+int ck_gemm_have_avx2(void)
 {
 #ifdef CONVKIT_HAVE_AVX2
     const unsigned need = CK_CPU_AVX2 | CK_CPU_FMA;
@@ -177,7 +133,7 @@ static int have_avx2(void)
 void ck_gemm_pack_panel_t(size_t kc, const float *const cols[NR], float *bp)
 {
 #ifdef CONVKIT_HAVE_AVX2
-    if (have_avx2()) {
+    if (ck_gemm_have_avx2()) {
         ck_sgemm_pack_t16__avx2(kc, cols, bp);
         return;
     }
@@ -208,13 +164,13 @@ static void pack_b(const struct ck_gemm_args *g, size_t pc, size_t kc, size_t jc
     enum { NP = NC / NR };
     size_t koff[KC], coff[NR], run0[NP];
     unsigned char is_run[NP];
-    fill_offsets(&g->lb.row, pc, kc, koff);
-    const int k_unit = unit_run(koff, kc);
+    ck_gemm_fill_offsets(&g->lb.row, pc, kc, koff);
+    const int k_unit = ck_gemm_unit_run(koff, kc);
     size_t n_runs = 0;
     for (size_t jp = 0, p = 0; jp < nc; jp += NR, p++) {
         const size_t nv = CK_MIN((size_t)NR, nc - jp);
-        fill_offsets(&g->lb.col, jc + jp, nv, coff);
-        is_run[p] = nv == NR && unit_run(coff, NR);
+        ck_gemm_fill_offsets(&g->lb.col, jc + jp, nv, coff);
+        is_run[p] = nv == NR && ck_gemm_unit_run(coff, NR);
         run0[p] = coff[0];
         n_runs += is_run[p];
         if (is_run[p])
@@ -252,7 +208,7 @@ static void pack_a(const struct ck_gemm_args *g, size_t ic, size_t mc, size_t pc
                    float *ap)
 {
     size_t koff[KC], roff[MR], run_at[KC + 1];
-    fill_offsets(&g->la.col, pc, kc, koff);
+    ck_gemm_fill_offsets(&g->la.col, pc, kc, koff);
     /* runs of k with unit stride (one run for row-major A; several when k crosses the
      * images of a pixel view): each run of each row is one stream */
     size_t n_runs = 0;
@@ -260,10 +216,10 @@ static void pack_a(const struct ck_gemm_args *g, size_t ic, size_t mc, size_t pc
         if (k == 0 || koff[k] != koff[k - 1] + 1)
             run_at[n_runs++] = k;
     run_at[n_runs] = kc;
-    const int by_rows = n_runs * 8 <= kc, avx2 = have_avx2();
+    const int by_rows = n_runs * 8 <= kc, avx2 = ck_gemm_have_avx2();
     for (size_t ip = 0; ip < mc; ip += MR, ap += kc * MR) {
         const size_t mv = CK_MIN((size_t)MR, mc - ip);
-        fill_offsets(&g->la.row, ic + ip, mv, roff);
+        ck_gemm_fill_offsets(&g->la.row, ic + ip, mv, roff);
         if (by_rows) {
             /* rows contiguous along k (row-major A): transposes, or one stream a row */
             for (size_t t = 0; t < n_runs; t++) {
@@ -296,10 +252,10 @@ static void pack_a(const struct ck_gemm_args *g, size_t ic, size_t mc, size_t pc
 /* ---- macro-kernel ---------------------------------------------------------------------- */
 
 /* C[r][j] = alpha*t[r][j] + beta*C[r][j] for the valid mr x nr part of a stack tile. */
-static void merge_tile(const struct ck_gemm_args *g, const float *t, const size_t *roff,
+void ck_gemm_merge_tile(const struct ck_gemm_args *g, const float *t, const size_t *roff,
                        const size_t *coff, size_t mr, size_t nr, float alpha, float beta)
 {
-    const int cols_unit = unit_run(coff, nr);
+    const int cols_unit = ck_gemm_unit_run(coff, nr);
     for (size_t r = 0; r < mr; r++) {
         const float *t_r = t + r * NR;
         if (cols_unit) { /* the common edge: a run of columns (vectorisable) */
@@ -323,7 +279,7 @@ static void merge_tile(const struct ck_gemm_args *g, const float *t, const size_
 }
 
 /* C[r][j] += add[r] over a finished mr x nr tile (cols_unit: its columns are a run). */
-static void add_rows(const struct ck_gemm_args *g, const float *add, const size_t *roff,
+void ck_gemm_add_rows(const struct ck_gemm_args *g, const float *add, const size_t *roff,
                      const size_t *coff, size_t mr, size_t nr, int cols_unit)
 {
     for (size_t r = 0; r < mr; r++) {
@@ -349,7 +305,7 @@ static void macro_kernel(const struct ck_gemm_args *g, ukernel_fn ukernel, size_
      * was slower (45/56 vs 57/59 GFLOP/s), the misses in flight already at their limit */
     const int pf_c = b_next == NULL;
     size_t roff[MC], coff[NR];
-    fill_offsets(&g->lc.row, ic, mc, roff);
+    ck_gemm_fill_offsets(&g->lc.row, ic, mc, roff);
     _Alignas(32) float tile[MR * NR];
 #ifdef CONVKIT_HAVE_AVX2
     const int part_ok = ukernel == ck_sgemm_ukernel_6x16__avx2;
@@ -357,15 +313,15 @@ static void macro_kernel(const struct ck_gemm_args *g, ukernel_fn ukernel, size_
     /* Loop 2: the NR-wide micro-panels of packed B; each stays in L1 for loop 1. */
     for (size_t jr = 0; jr < nc; jr += NR) {
         const size_t nr = CK_MIN((size_t)NR, nc - jr);
-        fill_offsets(&g->lc.col, jc + jr, nr, coff);
-        const int cols_unit = unit_run(coff, nr), cols_ok = nr == NR && cols_unit;
+        ck_gemm_fill_offsets(&g->lc.col, jc + jr, nr, coff);
+        const int cols_unit = ck_gemm_unit_run(coff, nr), cols_ok = nr == NR && cols_unit;
         const float *b_p = bp + jr * kc;
         if (jr < nc_next) /* B of the next column block, into L2 for its pack_b */
             for (size_t k = 0; k < kc; k++)
                 __builtin_prefetch(b_next + k * g->lb.row.stride + jr, 0, 2);
         if (pf_c && jr + NR < nc) { /* C of the next panel: each tile's kernel is too short to hide
                              * a cache miss on its C rows when kc is small */
-            const size_t c1 = idx_off(&g->lc.col, jc + jr + NR);
+            const size_t c1 = ck_gemm_idx_off(&g->lc.col, jc + jr + NR);
             for (size_t r = 0; r < mc; r++)
                 __builtin_prefetch(g->c + roff[r] + c1, 1, 3);
         }
@@ -388,10 +344,10 @@ static void macro_kernel(const struct ck_gemm_args *g, ukernel_fn ukernel, size_
 #endif
             } else {
                 ukernel(kc, a_s, b_p, tile, NR, 1.0f, 0.0f);
-                merge_tile(g, tile, ro, coff, mr, nr, g->alpha, beta);
+                ck_gemm_merge_tile(g, tile, ro, coff, mr, nr, g->alpha, beta);
             }
             if (row_add) /* the last k block: the tile is final and still in L1 */
-                add_rows(g, row_add + ic + ir, ro, coff, mr, nr, cols_ok);
+                ck_gemm_add_rows(g, row_add + ic + ir, ro, coff, mr, nr, cols_ok);
         }
     }
 }
@@ -407,7 +363,7 @@ struct plan {
     int pf_b;              /* 1: the macro-kernel prefetches the next B block (tiny K) */
 };
 
-static int omp_threads(void)
+int ck_gemm_omp_threads(void)
 {
 #ifdef _OPENMP
     return omp_in_parallel() ? 1 : omp_get_max_threads();
@@ -421,16 +377,6 @@ static size_t round_up(size_t x, size_t m)
     return (x + m - 1) / m * m;
 }
 
-static int use_small_path(const struct ck_gemm_args *g)
-{
-    if (g->bsrc) /* a computed B exists only in packed form */
-        return 0;
-    if (g->path != CK_GEMM_PATH_AUTO)
-        return g->path == CK_GEMM_PATH_SMALL;
-    return (double)g->M * g->N * g->K <= SMALL_MNK;
-}
-
-/* Plan for at most T threads: grid, block sizes and per-thread workspace. */
 static struct plan make_plan(const struct ck_gemm_args *g, int T)
 {
     struct plan pl;
@@ -438,8 +384,8 @@ static struct plan make_plan(const struct ck_gemm_args *g, int T)
     pl.mt = (M + MR - 1) / MR;
     pl.nt = (N + NR - 1) / NR;
     const double flops = 2.0 * M * N * K;
-    if (T > 1 && flops / T < MIN_FLOPS_PER_THREAD)
-        T = (int)CK_MAX(1.0, flops / MIN_FLOPS_PER_THREAD);
+    if (T > 1 && flops / T < CK_GEMM_MIN_FLOPS_PER_THREAD)
+        T = (int)CK_MAX(1.0, flops / CK_GEMM_MIN_FLOPS_PER_THREAD);
     T = (int)CK_MIN((size_t)T, pl.mt * pl.nt);
     /* Grid tm x tn = T minimising the largest rectangle (in tiles); ties split N. */
     pl.T = T, pl.tm = 1, pl.tn = T;
@@ -512,137 +458,6 @@ static void run_rect(const struct ck_gemm_args *g, const struct plan *pl, int t,
     }
 }
 
-/* ---- small path and trivial cases ------------------------------------------------------ */
-
-/* Unpacked loops for tiny problems: C row i, 64 columns at a time, k in order. */
-static void gemm_small(const struct ck_gemm_args *g)
-{
-    enum { JB = 64 };
-    size_t coff[JB], boff[JB];
-    for (size_t j0 = 0; j0 < (size_t)g->N; j0 += JB) {
-        const size_t jn = CK_MIN((size_t)JB, (size_t)g->N - j0);
-        fill_offsets(&g->lc.col, j0, jn, coff);
-        fill_offsets(&g->lb.col, j0, jn, boff);
-        const int b_unit = unit_run(boff, jn);
-        for (size_t i = 0; i < (size_t)g->M; i++) {
-            float acc[JB] = {0};
-            const float *a_i = g->a + idx_off(&g->la.row, i);
-            for (size_t k = 0; k < (size_t)g->K; k++) {
-                const float a_ik = a_i[idx_off(&g->la.col, k)];
-                const float *b_k = g->b + idx_off(&g->lb.row, k);
-                if (b_unit)
-                    for (size_t j = 0; j < jn; j++)
-                        acc[j] += a_ik * b_k[boff[0] + j];
-                else
-                    for (size_t j = 0; j < jn; j++)
-                        acc[j] += a_ik * b_k[boff[j]];
-            }
-            size_t roff = idx_off(&g->lc.row, i);
-            merge_tile(g, acc, &roff, coff, 1, jn, g->alpha, g->beta);
-            if (g->row_add)
-                add_rows(g, g->row_add + i, &roff, coff, 1, jn, 0);
-        }
-    }
-}
-
-/* ---- dot-product path ------------------------------------------------------------------ */
-
-/* C (M x N) small and K long, A's rows and B's columns contiguous along k (a weight
- * gradient: 32x27x65536 with B transposed): packing would transpose all of A and B for
- * a handful of tiles, and 6x16 tiles would waste a fifth of their FMAs on N = 27. Here
- * 4x3 tiles of C are dot products, 8 lanes each, over k blocks of at most DOT_KB, read
- * in place (no workspace): a tile's 4 rows of A stay in L1 while the N tiles stream B.
- * Threads split the M tiles; an element's value depends only on K (the k blocks) and
- * its own row and column, so any thread count gives the same bits. (Copying each k
- * block of B to a padded buffer first, so that rows 2^n apart do not share L2 sets, was
- * no faster: the copy stalls on memory where the kernel's loads overlap its FMAs.) */
-enum { DOT_MR = 4, DOT_NR = 3, DOT_KB = 1024 };
-
-static int use_dot_path(const struct ck_gemm_args *g)
-{
-    if (g->kernel == CK_GEMM_KERNEL_PORTABLE || !have_avx2() || g->bsrc ||
-        g->la.col.stride != 1 || g->la.col.blk != 0 || g->la.row.blk != 0 ||
-        g->lb.row.stride != 1 || g->lb.row.blk != 0 || g->lb.col.blk != 0)
-        return 0;
-    if (g->path != CK_GEMM_PATH_AUTO)
-        return g->path == CK_GEMM_PATH_DOT;
-    return g->M <= 64 && g->N <= 64 && g->M * g->N <= 2048 && g->K >= 512;
-}
-
-/* C rows i0 .. i0+mv-1 (one tile row) over k0 .. k0+kc-1. */
-static void dot_rows(const struct ck_gemm_args *g, size_t i0, size_t mv, size_t k0, size_t kc)
-{
-#ifdef CONVKIT_HAVE_AVX2
-    const size_t N = (size_t)g->N, K = (size_t)g->K;
-    const float *ar[DOT_MR];
-    size_t roff[DOT_MR];
-    for (size_t i = 0; i < DOT_MR; i++) /* rows past M repeat the last one */
-        ar[i] = g->a + idx_off(&g->la.row, i0 + CK_MIN(i, mv - 1)) + k0;
-    for (size_t i = 0; i < mv; i++)
-        roff[i] = idx_off(&g->lc.row, i0 + i);
-    for (size_t j0 = 0; j0 < N; j0 += DOT_NR) {
-        const size_t nv = CK_MIN((size_t)DOT_NR, N - j0);
-        const float *br[DOT_NR];
-        for (size_t j = 0; j < DOT_NR; j++)
-            br[j] = g->b + idx_off(&g->lb.col, j0 + CK_MIN(j, nv - 1)) + k0;
-        float sum[DOT_MR * DOT_NR];
-        ck_sgemm_dot4x3__avx2(kc, ar, br, sum);
-        for (size_t i = 0; i < mv; i++)
-            for (size_t j = 0; j < nv; j++) {
-                float *cp = g->c + roff[i] + idx_off(&g->lc.col, j0 + j);
-                float v = g->alpha * sum[i * DOT_NR + j];
-                if (k0 > 0)
-                    v = *cp + v;
-                else if (g->beta != 0.0f)
-                    v += g->beta * *cp;
-                if (k0 + kc == K && g->row_add)
-                    v += g->row_add[i0 + i];
-                *cp = v;
-            }
-    }
-#else
-    (void)g, (void)i0, (void)mv, (void)k0, (void)kc;
-#endif
-}
-
-static void gemm_dot(const struct ck_gemm_args *g)
-{
-    const size_t M = (size_t)g->M, K = (size_t)g->K, mt = (M + DOT_MR - 1) / DOT_MR;
-    const size_t nkb = (K + DOT_KB - 1) / DOT_KB, kb = (K + nkb - 1) / nkb;
-    const double flops = 2.0 * M * g->N * (double)K;
-    int T = omp_threads();
-    if (T > 1 && flops / T < MIN_FLOPS_PER_THREAD)
-        T = (int)CK_MAX(1.0, flops / MIN_FLOPS_PER_THREAD);
-    T = (int)CK_MIN((size_t)T, mt);
-    #pragma omp parallel num_threads(T) if (T > 1)
-    {
-        size_t tid = 0, nth = 1;
-#ifdef _OPENMP
-        tid = (size_t)omp_get_thread_num();
-        nth = (size_t)omp_get_num_threads();
-#endif
-        const size_t t0 = mt * tid / nth, t1 = mt * (tid + 1) / nth;
-        for (size_t k0 = 0; k0 < K; k0 += kb)
-            for (size_t it = t0; it < t1; it++)
-                dot_rows(g, it * DOT_MR, CK_MIN((size_t)DOT_MR, M - it * DOT_MR), k0,
-                         CK_MIN(kb, K - k0));
-    }
-}
-
-/* C = beta*C (alpha == 0 or K == 0); beta == 0 writes zeros without reading. */
-static void scale_c(const struct ck_gemm_args *g)
-{
-    for (size_t i = 0; i < (size_t)g->M; i++) {
-        float *c_i = g->c + idx_off(&g->lc.row, i);
-        for (size_t j = 0; j < (size_t)g->N; j++) {
-            float *cp = c_i + idx_off(&g->lc.col, j);
-            *cp = g->beta == 0.0f ? 0.0f : g->beta * *cp;
-            if (g->row_add)
-                *cp += g->row_add[i];
-        }
-    }
-}
-
 static enum ck_status pick_kernel(enum ck_gemm_kernel want, ukernel_fn *out)
 {
     *out = ck_sgemm_ukernel_6x16__ref;
@@ -672,10 +487,10 @@ static int trivial(const struct ck_gemm_args *g)
 
 size_t ck_sgemm_ex_workspace_size(const struct ck_gemm_args *g)
 {
-    if (!g || g->M < 0 || g->N < 0 || g->K < 0 || trivial(g) || use_small_path(g) ||
-        use_dot_path(g))
+    if (!g || g->M < 0 || g->N < 0 || g->K < 0 || trivial(g) || ck_gemm_use_small(g) ||
+        ck_gemm_use_dot(g))
         return 0;
-    const struct plan pl = make_plan(g, omp_threads());
+    const struct plan pl = make_plan(g, ck_gemm_omp_threads());
     return plan_bytes(&pl);
 }
 
@@ -692,21 +507,21 @@ enum ck_status ck_sgemm_ex(const struct ck_gemm_args *g, void *ws, size_t ws_siz
     if (st != CK_OK)
         return st;
     if (trivial(g)) {
-        scale_c(g);
+        ck_gemm_scale_c(g);
         return CK_OK;
     }
-    if (use_small_path(g)) {
-        gemm_small(g);
+    if (ck_gemm_use_small(g)) {
+        ck_gemm_small(g);
         return CK_OK;
     }
-    if (use_dot_path(g)) {
-        gemm_dot(g);
+    if (ck_gemm_use_dot(g)) {
+        ck_gemm_dot(g);
         return CK_OK;
     }
     /* Packed blocks need 32-byte alignment: skip to it inside ws. */
     const size_t skip = ws ? (size_t)(-(uintptr_t)ws & 63) : 0;
     const size_t avail = ws && ws_size > skip ? ws_size - skip : 0;
-    struct plan pl = make_plan(g, omp_threads());
+    struct plan pl = make_plan(g, ck_gemm_omp_threads());
     while (pl.T > 1 && plan_bytes(&pl) > avail)
         pl = make_plan(g, pl.T - 1);
     if (plan_bytes(&pl) > avail)
