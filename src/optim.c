@@ -5,13 +5,18 @@
  *         d = nesterov ? g + momentum * buf : buf (d = g without momentum); p -= lr * d
  *   Adam: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; t = step + 1;
  *         p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
- * Element-wise, so the OpenMP split cannot change any result.
+ * Element-wise, so the OpenMP split cannot change any result. Adam runs 8 floats at a
+ * time on AVX2 CPUs (simd/optim_avx2.c: the same operations, bit for bit).
  */
 #include <math.h>
 #include <string.h>
 
+#include "convkit/cpu.h"
 #include "convkit/optim.h"
 #include "internal.h"
+#ifdef CONVKIT_HAVE_AVX2
+#include "optim_avx2.h"
+#endif
 
 struct ck_optim_config ck_optim_config_default(enum ck_optim_kind kind)
 {
@@ -111,8 +116,20 @@ static void adam_step(struct ck_optim *o, float *p, const float *grad)
     const float bc2_sqrt = (float)sqrt(1.0 - pow(o->cfg.beta2, t));
     float *m = o->state, *v = o->state + o->n;
     const long long n = (long long)o->n;
-    #pragma omp parallel for schedule(static) if (n > 65536)
-    for (long long i = 0; i < n; i++) {
+    long long i0 = 0; /* first element the portable loop does */
+#ifdef CONVKIT_HAVE_AVX2
+    if (ck_cpu_features() & CK_CPU_AVX2) { /* bit-identical 8-wide (simd/optim_avx2.h) */
+        const struct ck_adam_coef c = {b1, b2, wd, eps, step_size, bc2_sqrt};
+        i0 = n / 8 * 8;
+        #pragma omp parallel for schedule(static) if (n > 65536)
+        for (long long b = 0; b < i0; b += 4096) {
+            const size_t len = (size_t)CK_MIN(4096, i0 - b);
+            ck_adam_update__avx2(&c, p + b, grad + b, m + b, v + b, len);
+        }
+    }
+#endif
+    #pragma omp parallel for schedule(static) if (n - i0 > 65536)
+    for (long long i = i0; i < n; i++) {
         float g = grad[i] + wd * p[i];
         m[i] = b1 * m[i] + (1.0f - b1) * g;
         v[i] = b2 * v[i] + (1.0f - b2) * g * g;

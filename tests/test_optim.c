@@ -146,3 +146,47 @@ Test(optim, bad_configurations_are_rejected)
     cr_expect_eq(o.state_len, 8); /* m and v */
     ck_optim_free(&o);
 }
+
+/* Adam on 8205 values (vector blocks of 4096, a 13-value tail, both OpenMP splits) must
+ * equal the formula evaluated one float operation at a time (volatile: no contraction,
+ * no reordering), bit for bit: the AVX2 path may not change any result. */
+Test(optim, adam_is_the_scalar_formula_bit_for_bit)
+{
+    enum { N = 2 * 4096 + 13 };
+    static float p[N], q[N], g[N], m[N], v[N];
+    struct ck_optim_config cfg = ck_optim_config_default(CK_OPTIM_ADAM);
+    cfg.weight_decay = 1e-3;
+    struct ck_optim o;
+    char msg[128];
+    cr_assert_eq(ck_optim_init(&o, &cfg, N, msg, sizeof msg), CK_OK, "%s", msg);
+    struct ck_rng r;
+    ck_rng_init(&r, 5, 9);
+    for (int i = 0; i < N; i++)
+        p[i] = q[i] = 2.0f * ck_rng_uniform(&r) - 1.0f;
+    const float b1 = (float)cfg.beta1, b2 = (float)cfg.beta2, wd = (float)cfg.weight_decay;
+    const float eps = (float)cfg.eps;
+    for (int s = 1; s <= 4; s++) {
+        for (int i = 0; i < N; i++)
+            g[i] = (ck_rng_uniform(&r) - 0.5f) * (s == 2 ? 1e-6f : 1e-2f);
+        ck_optim_step(&o, p, g);
+        const float step = (float)(cfg.lr / (1.0 - pow(cfg.beta1, s)));
+        const float bc = (float)sqrt(1.0 - pow(cfg.beta2, s));
+        int differ = 0;
+        for (int i = 0; i < N; i++) {
+            volatile float gi = wd * q[i];
+            gi = g[i] + gi;
+            volatile float a = b1 * m[i], b = (1.0f - b1) * gi;
+            m[i] = a + b;
+            a = b2 * v[i], b = (1.0f - b2) * gi, b = b * gi;
+            v[i] = a + b;
+            volatile float den = sqrtf(v[i]) / bc;
+            den = den + eps;
+            volatile float num = step * m[i];
+            num = num / den;
+            q[i] = q[i] - num;
+            differ += memcmp(&p[i], &q[i], sizeof(float)) != 0;
+        }
+        cr_assert_eq(differ, 0, "step %d: %d of %d values differ", s, differ, N);
+    }
+    ck_optim_free(&o);
+}
