@@ -64,7 +64,8 @@
  *   FMA peak with its operands in L1; 1024^3 and 2048^3 reach ~90%.
  *
  * ---- Packing ----------------------------------------------------------------------------
- *   B panels of 16 unit-stride columns are copied row by row across the whole block;
+ *   B panels of 16 unit-stride columns are copied 8 rows at a time across the whole
+ *   block (each panel gets 512 contiguous bytes a visit, the source 8 row streams);
  *   k-contiguous columns (transposed B) and k-contiguous A rows (row-major A) go through
  *   8x8 register transposes (simd/gemm_avx2.c); anything else is gathered. A bsrc
  *   packer produces B panels itself (never stored B). row_add (a bias) is added to each
@@ -101,6 +102,7 @@ enum {
     A_ALL_MAX = MC * KC, /* keeps the workspace bound of gemm.h */
     PF_B_K_MAX = 64,
     PF_B_FLOATS = 64 * 1024,
+    PACK_B_ROWS = 8,
 };
 _Static_assert(MC % MR == 0 && NC % NR == 0 && NC_BSRC % NR == 0 && NC_BSRC <= NC &&
                    NC_BSRC_SHORT % NR == 0,
@@ -151,8 +153,8 @@ void ck_gemm_pack_panel_t(size_t kc, const float *const cols[NR], float *bp)
 /* Packed B: rows pc..pc+kc, columns jc..jc+nc of op(B) as ceil(nc/NR) panels; panel p
  * holds element (k, j) at bp[p*kc*NR + k*NR + j], columns past nc are zero.
  * Panels whose 16 columns are one unit-stride run (row-major B, or pixels of one image)
- * are filled row by row across all of them, so each source row is read as one long
- * stream (a panel at a time would touch kc rows a cache line each). Columns that are
+ * are filled a few rows at a time across all of them, so each source row is read as
+ * one long stream (a panel at a time would touch kc rows a cache line each). Columns that are
  * contiguous along k (transposed B) go through 8x8 transposes; anything else is a gather. */
 static void pack_b(const struct ck_gemm_args *g, size_t pc, size_t kc, size_t jc, size_t nc,
                    float *bp)
@@ -193,12 +195,19 @@ static void pack_b(const struct ck_gemm_args *g, size_t pc, size_t kc, size_t jc
     }
     if (n_runs == 0)
         return;
+    /* Rows in groups of PACK_B_ROWS, and within a group panel by panel: each panel
+     * gets 8 consecutive 64-byte rows (512 contiguous bytes, one page) per visit
+     * instead of 1, while the source is still read as 8 sequential streams.
+     * 64x16384x288 (a 4.7 MiB block, panels 18 KiB apart) 1 thread: 77 -> 89 GFLOP/s
+     * best of ~200 interleaved calls; 16 rows was slower again (79), 6 and 12 ~86. */
     const size_t np = (nc + NR - 1) / NR;
-    for (size_t k = 0; k < kc; k++) {
-        const float *src = g->b + koff[k];
+    for (size_t k0 = 0; k0 < kc; k0 += PACK_B_ROWS) {
+        const size_t k1 = CK_MIN(kc, k0 + PACK_B_ROWS);
         for (size_t p = 0; p < np; p++)
             if (is_run[p])
-                memcpy(bp + p * kc * NR + k * NR, src + run0[p], NR * sizeof(float));
+                for (size_t k = k0; k < k1; k++)
+                    memcpy(bp + p * kc * NR + k * NR, g->b + koff[k] + run0[p],
+                           NR * sizeof(float));
     }
 }
 
