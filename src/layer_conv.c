@@ -54,7 +54,9 @@ static enum ck_status conv_forward(struct ck_layer *l, struct ck_layer_ctx *ctx)
     const float *bias = l->spec.bias ? l->params + ck_conv_w_numel(&p) : NULL;
     enum ck_status st = ck_conv_forward(c->b, &p, l->x, l->params, bias, l->y, ctx->ws,
                                         ctx->ws_size);
-    if (st == CK_OK && l->spec.activation != CK_ACT_NONE)
+    /* dy == y: a max pool follows that applies this ReLU in training (layers.h) */
+    const int pool_applies = ctx->training && l->dy == l->y;
+    if (st == CK_OK && l->spec.activation != CK_ACT_NONE && !pool_applies)
         ck__act_forward(l->spec.activation, l->spec.alpha, l->y, l->y,
                         (size_t)ctx->n * ck_shape_numel(l->out));
     return st;

@@ -6,8 +6,9 @@
  * full window). Pads must be smaller than the window, so every window sees at least
  * one real pixel. Max-pool ties go to the first maximum in row-major window order, in
  * forward and backward alike; backward recomputes the argmax from x (no stored mask).
- * A 2x2 stride-2 max pool after a fused ReLU may get dx == x from the net: it then
- * writes the ReLU-masked gradient over x (layers.h, ck__pool_backward_in_place).
+ * A 2x2 stride-2 max pool after a fused ReLU may get dx == x from the net: its forward
+ * then applies the ReLU itself (the conv skips it in training) and its backward writes
+ * the ReLU-masked gradient over x in place (layers.h, ck__pool_backward_in_place).
  */
 #include <math.h>
 #include <stdint.h>
@@ -110,14 +111,20 @@ static int first_max4(float a, float b, float c, float d)
  * data without NaN (an unpredictable branch per window was most of the time): with no
  * NaN, "b > m ? b : m" in window order is the first maximum. A plane that holds a NaN
  * is redone with first_max4. Returns nothing; y is exact either way. */
-static void max2x2_forward(const float *x, int W, float *y, int P, int Q)
+static float relu_if(int relu, float v)
+{
+    return relu && v < 0.0f ? 0.0f : v; /* ck__act_forward's ReLU; NaN stays NaN */
+}
+
+static void max2x2_forward(const float *x, int W, float *y, int P, int Q, int relu)
 {
     int nan = 0;
     for (int op = 0; op < P; op++) {
         const float *r0 = x + (size_t)2 * op * W, *r1 = r0 + W;
         float *yr = y + (size_t)op * Q;
         for (int oq = 0; oq < Q; oq++) {
-            const float a = r0[2 * oq], b = r0[2 * oq + 1], c = r1[2 * oq], d = r1[2 * oq + 1];
+            const float a = relu_if(relu, r0[2 * oq]), b = relu_if(relu, r0[2 * oq + 1]);
+            const float c = relu_if(relu, r1[2 * oq]), d = relu_if(relu, r1[2 * oq + 1]);
             float m = a;
             m = b > m ? b : m;
             m = c > m ? c : m;
@@ -129,7 +136,8 @@ static void max2x2_forward(const float *x, int W, float *y, int P, int Q)
     for (int op = 0; nan && op < P; op++) {
         const float *r0 = x + (size_t)2 * op * W, *r1 = r0 + W;
         for (int oq = 0; oq < Q; oq++) {
-            const float v[4] = {r0[2 * oq], r0[2 * oq + 1], r1[2 * oq], r1[2 * oq + 1]};
+            const float v[4] = {relu_if(relu, r0[2 * oq]), relu_if(relu, r0[2 * oq + 1]),
+                                relu_if(relu, r1[2 * oq]), relu_if(relu, r1[2 * oq + 1])};
             y[(size_t)op * Q + oq] = v[first_max4(v[0], v[1], v[2], v[3])];
         }
     }
@@ -213,7 +221,7 @@ static enum ck_status pool_forward(struct ck_layer *l, struct ck_layer_ctx *ctx)
         const float *x_nc = l->x + (size_t)nc * p->H * p->W;
         float *y_nc = l->y + (size_t)nc * P * Q;
         if (fast) {
-            max2x2_forward(x_nc, p->W, y_nc, P, Q);
+            max2x2_forward(x_nc, p->W, y_nc, P, Q, l->dx == l->x);
             continue;
         }
         for (int op = 0; op < P; op++) {

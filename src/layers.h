@@ -35,9 +35,12 @@ void ck__act_backward(enum ck_activation act, float alpha, const float *y, float
 /* ---- in-place gradients (layer_pool.c, used by net.c) ---------------------------------- */
 
 /* 1 if l is a max pool whose backward can write dx over x (2x2, stride 2, no padding:
- * disjoint windows). The net gives it dx == x only after a layer with a fused ReLU; the
- * pool then writes the ReLU-masked gradient (x > 0 ? g : 0 at each window's first
- * maximum, 0 elsewhere), and that layer, seeing dy == y, skips its own mask. */
+ * disjoint windows). The net gives it dx == x only after a conv2d with a fused ReLU; the
+ * pool then applies the ReLU to its inputs in forward (the conv, seeing dy == y, skips
+ * it when training: y stays pre-ReLU) and writes the ReLU-masked gradient in backward
+ * (x > 0 ? g : 0 at each window's first maximum, 0 elsewhere; the same values as with
+ * post-ReLU x), and the conv skips its own mask. Without training the conv applies its
+ * ReLU as usual (feature maps stay post-ReLU), which the pool's ReLU leaves unchanged. */
 int ck__pool_backward_in_place(const struct ck_layer *l);
 
 /* ---- per-family init ------------------------------------------------------------------ */
