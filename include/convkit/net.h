@@ -120,6 +120,9 @@ enum ck_status ck_net_init_params(struct ck_net *net, enum ck_init scheme, unsig
  * @brief Forward n images x[n][C][H][W] (1 <= n <= batch). With labels (n ints in
  * [0, classes)) also sets net->loss (mean cross-entropy) and net->correct. training=1
  * enables dropout. x and labels are borrowed until the next ck_net_backward.
+ * Read feature maps (layers[i].y) after a training=0 forward: with training=1 a ReLU
+ * conv2d followed by a 2x2 stride-2 max pool keeps its output pre-ReLU (the pool applies
+ * the ReLU), and ck_net_backward overwrites that output with its gradient.
  */
 enum ck_status ck_net_forward(struct ck_net *net, const float *x, int n, const int *labels,
                               int training);
