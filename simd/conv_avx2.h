@@ -65,6 +65,25 @@ struct ck_dconv_wgrad {
 };
 void ck_dconv_wgrad__avx2(const struct ck_dconv_wgrad *job);
 
+/*
+ * 1x1 kernel (1x1 stride-1 unpadded layers, NCHW planes in place): for m < nm output
+ * rows and j < npix pixels,
+ *
+ *   out[m*out_m + j] = bias[m] (0 if bias is NULL) + sum over r < nr (in order) of
+ *       w[m*w_m + r*w_r] * in[r*in_r + j]
+ *
+ * Forward: rows are output channels, r input channels (w_m = Cg, w_r = 1); backward-data:
+ * rows are input channels, r output channels (w_m = 1, w_r = Cg). Each output is one
+ * FMA chain over r, so any split of m or j gives the same bits.
+ */
+struct ck_dconv_1x1 {
+    const float *in, *w, *bias;
+    float *out;
+    int nm, nr, npix;
+    ptrdiff_t in_r, out_m, w_m, w_r;
+};
+void ck_dconv_1x1__avx2(const struct ck_dconv_1x1 *job);
+
 /* Bias-gradient sums over npix blocked pixels d[npix][8], in double: pixel px goes to
  * acc[px % 4] for px < npix / 4 * 4, the rest to acc[0]; acc[u][lane] += d[px*8 + lane]
  * in increasing px. */

@@ -4,9 +4,10 @@
  * conv_avx2_layout.c) into blocked layouts in the caller's workspace (activations NCHW8c
  * with the convolution padding materialised as zeros, weights blocked 8x8), runs the
  * register-blocked kernels of simd/conv_avx2_*.c under OpenMP, and converts the result
- * back (backward-weights' work split is in conv_avx2_wgrad.c). Any filter, stride,
- * asymmetric padding, dilation and groups (channel counts padded to 8 per group). Backward-weights of
- * unpadded problems with Cg % 8 == 0 (1x1 layers) reads x in place as channel planes.
+ * back; backward-weights' work split is in conv_avx2_wgrad.c. Any filter, stride,
+ * asymmetric padding, dilation and groups (channel counts padded to 8 per group).
+ * 1x1 stride-1 unpadded layers (forward, backward-data) run on NCHW in place with no
+ * workspace; backward-weights of unpadded problems with Cg % 8 == 0 reads x in place.
  * Compiled without vector flags: the kernels are only called when CONVKIT_HAVE_AVX2 is
  * defined.
  */
@@ -139,10 +140,19 @@ static size_t carve(const struct ck_dconv_geom *g, enum ck_conv_pass pass, void 
     return off + 64;
 }
 
+/* 1x1 stride-1 unpadded: forward and backward-data need no copies (ck_dconv_1x1__avx2) */
+static int plain_1x1(const struct ck_dconv_geom *g)
+{
+    return g->R == 1 && g->S == 1 && g->sh == 1 && g->sw == 1 && g->Hp == g->H &&
+           g->Wp == g->W;
+}
+
 static size_t avx2_workspace_size(const struct ck_conv_params *p, enum ck_conv_pass pass)
 {
     struct ck_dconv_geom g;
     geom_init(&g, p, pass);
+    if (pass != CK_PASS_BACKWARD_WEIGHTS && plain_1x1(&g))
+        return 0;
     return carve(&g, pass, NULL, NULL);
 }
 
@@ -191,6 +201,30 @@ void ck_dconv_thread_id(int *tid, int *nth)
 #else
     *tid = 0, *nth = 1;
 #endif
+}
+
+/* ---- 1x1 stride-1 unpadded layers: NCHW planes in place, no copies ------------------- */
+
+/* out (N,G*nm,H,W) from in (N,G*nr,H,W) with ck_dconv_1x1__avx2; group gi's weights at
+ * w + gi*Kg*Cg with strides w_m, w_r. Work items are (image-group, PIX_1X1 pixels). */
+static void run_1x1(const struct ck_dconv_geom *g, const float *in, const float *w,
+                    const float *bias, float *out, int nm, int nr, ptrdiff_t w_m, ptrdiff_t w_r)
+{
+    const int hw = g->H * g->W, nch = ceil_div(hw, PIX_1X1);
+    const long items = (long)g->N * g->G * nch;
+    #pragma omp parallel for schedule(static)
+    for (long it = 0; it < items; it++) {
+        const long ng = it / nch;
+        const int gi = (int)(ng % g->G), j0 = (int)(it % nch) * PIX_1X1;
+        const struct ck_dconv_1x1 job = {
+            .in = in + (size_t)ng * nr * hw + j0, .w = w + (size_t)gi * g->Kg * g->Cg,
+            .bias = bias ? bias + (size_t)gi * nm : NULL,
+            .out = out + (size_t)ng * nm * hw + j0,
+            .nm = nm, .nr = nr, .npix = CK_MIN(PIX_1X1, hw - j0),
+            .in_r = hw, .out_m = hw, .w_m = w_m, .w_r = w_r,
+        };
+        ck_dconv_1x1__avx2(&job);
+    }
 }
 
 /* ---- forward ------------------------------------------------------------------------ */
@@ -259,6 +293,10 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
     struct ck_dconv_geom g;
     struct ck_dconv_bufs b;
     geom_init(&g, p, CK_PASS_FORWARD);
+    if (plain_1x1(&g)) {
+        run_1x1(&g, x, w, bias, y, g.Kg, g.Cg, g.Cg, 1);
+        return CK_OK;
+    }
     carve(&g, CK_PASS_FORWARD, ws, &b);
     ck_dconv_pack_w_fwd(&g, w, b.w);
     for (int i = 0; i < g.G * g.KB * 8; i++) {
@@ -400,6 +438,10 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
     struct ck_dconv_geom g;
     struct ck_dconv_bufs b;
     geom_init(&g, p, CK_PASS_BACKWARD_DATA);
+    if (plain_1x1(&g)) {
+        run_1x1(&g, dy, w, NULL, dx, g.Cg, g.Kg, 1, g.Cg);
+        return CK_OK;
+    }
     carve(&g, CK_PASS_BACKWARD_DATA, ws, &b);
     ck_dconv_pack_w_bwd(&g, w, b.w);
     const ptrdiff_t row8 = (ptrdiff_t)g.Qp * 8;
