@@ -5,7 +5,8 @@
  * 2 vectors of 8 columns), 2 for the B row, 1 for the broadcast A element = 15 of 16.
  * Per k: 2 loads + 6 broadcasts for 12 FMAs, which fits Zen 1's one 256-bit FMA and
  * ~one 256-bit load per cycle. A variant does partial tiles: the FMAs of rows past mr
- * (and of columns 8..15 when nr <= 8) are not done, columns past nr are masked.
+ * (and of columns 8..15 when nr <= 8) are not done, columns past nr are masked; another
+ * also adds a per-row bias to the stored tile.
  * The packers turn 16 k-contiguous columns into one B panel and 6 k-contiguous rows
  * into one A sliver, 8x8 register transposes at a time. A 4x3 dot-product kernel
  * serves the driver's unpacked path for a long K and a tiny C (gemm.c).
@@ -13,6 +14,7 @@
 #include <immintrin.h>
 
 #include "avx2_util.h"
+#include "gemm_impl.h"
 #include "simd.h"
 
 #define CK_FMA_ROW(i)                                                                     \
@@ -39,6 +41,11 @@
                     v1 = _mm256_fmadd_ps(vb, full ? _mm256_loadu_ps(c_i + 8)              \
                                                   : _mm256_maskload_ps(c_i + 8, m1), v1); \
             }                                                                             \
+            if (add) { /* after alpha and beta, as a separate pass over C would */        \
+                const __m256 add_i = _mm256_broadcast_ss(add + (i));                      \
+                v0 = _mm256_add_ps(v0, add_i);                                            \
+                v1 = _mm256_add_ps(v1, add_i);                                            \
+            }                                                                             \
             if (full) {                                                                   \
                 _mm256_storeu_ps(c_i, v0);                                                \
                 _mm256_storeu_ps(c_i + 8, v1);                                            \
@@ -56,7 +63,8 @@
  * the FMAs of rows past mr are compiled out. */
 static inline __attribute__((always_inline)) void
 kernel_6x16(size_t kc, const float *a, const float *b, float *c, size_t ldc,
-            float alpha, float beta, const int mr, const int half, size_t nr)
+            float alpha, float beta, const int mr, const int half, size_t nr,
+            const float *add)
 {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -98,15 +106,15 @@ kernel_6x16(size_t kc, const float *a, const float *b, float *c, size_t ldc,
 void ck_sgemm_ukernel_6x16__avx2(size_t kc, const float *a, const float *b, float *c,
                                  size_t ldc, float alpha, float beta)
 {
-    kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 0, 16);
+    kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 0, 16, NULL);
 }
 
 #define CK_EDGE_CASE(m)                                                                   \
     case m:                                                                               \
         if (nr <= 8)                                                                      \
-            kernel_6x16(kc, a, b, c, ldc, alpha, beta, m, 1, nr);                     \
+            kernel_6x16(kc, a, b, c, ldc, alpha, beta, m, 1, nr, NULL);                   \
         else                                                                              \
-            kernel_6x16(kc, a, b, c, ldc, alpha, beta, m, 0, nr);                     \
+            kernel_6x16(kc, a, b, c, ldc, alpha, beta, m, 0, nr, NULL);                   \
         return
 
 void ck_sgemm_ukernel_6x16_part__avx2(size_t kc, const float *a, const float *b, float *c,
@@ -121,11 +129,40 @@ void ck_sgemm_ukernel_6x16_part__avx2(size_t kc, const float *a, const float *b,
         CK_EDGE_CASE(5);
     default:
         if (nr <= 8)
-            kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 1, nr);
+            kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 1, nr, NULL);
         else if (nr < 16)
-            kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 0, nr);
+            kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 0, nr, NULL);
         else
-            kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 0, 16);
+            kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 0, 16, NULL);
+    }
+}
+
+#define CK_EDGE_CASE_ADD(m)                                                               \
+    case m:                                                                               \
+        if (nr <= 8)                                                                      \
+            kernel_6x16(kc, a, b, c, ldc, alpha, beta, m, 1, nr, add);                    \
+        else                                                                              \
+            kernel_6x16(kc, a, b, c, ldc, alpha, beta, m, 0, nr, add);                    \
+        return
+
+/* The same with add[i] added to row i of the result (a bias; gemm_impl.h). */
+void ck_sgemm_ukernel_6x16_add__avx2(size_t kc, const float *a, const float *b, float *c,
+                                     size_t ldc, float alpha, float beta, const float *add,
+                                     size_t mr, size_t nr)
+{
+    switch (mr) {
+        CK_EDGE_CASE_ADD(1);
+        CK_EDGE_CASE_ADD(2);
+        CK_EDGE_CASE_ADD(3);
+        CK_EDGE_CASE_ADD(4);
+        CK_EDGE_CASE_ADD(5);
+    default:
+        if (nr <= 8)
+            kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 1, nr, add);
+        else if (nr < 16)
+            kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 0, nr, add);
+        else
+            kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 0, 16, add);
     }
 }
 

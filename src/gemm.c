@@ -69,7 +69,8 @@
  *   k-contiguous columns (transposed B) and k-contiguous A rows (row-major A) go through
  *   8x8 register transposes (simd/gemm_avx2.c); anything else is gathered. A bsrc
  *   packer produces B panels itself (never stored B). row_add (a bias) is added to each
- *   C tile right after its last k block, while the tile is still in L1.
+ *   C tile by the AVX2 kernel's store after its last k block (a variant), or else right
+ *   after it, while the tile is still in L1.
  *
  * ---- Threads ---------------------------------------------------------------------------
  *   C is cut into a tm x tn grid of rectangles aligned to MR rows / NR columns, one per
@@ -318,6 +319,8 @@ static void macro_kernel(const struct ck_gemm_args *g, ukernel_fn ukernel, size_
     _Alignas(32) float tile[MR * NR];
 #ifdef CONVKIT_HAVE_AVX2
     const int part_ok = ukernel == ck_sgemm_ukernel_6x16__avx2;
+#else
+    const int part_ok = 0;
 #endif
     /* Loop 2: the NR-wide micro-panels of packed B; each stays in L1 for loop 1. */
     for (size_t jr = 0; jr < nc; jr += NR) {
@@ -344,9 +347,14 @@ static void macro_kernel(const struct ck_gemm_args *g, ukernel_fn ukernel, size_
             const size_t ldc = mr > 1 ? ro[1] - ro[0] : NR;
             for (size_t r = 2; even && r < mr; r++)
                 even = ro[r] - ro[r - 1] == ldc;
-            if (even && mr == MR && nr == NR) {
+            int added = 0; /* row_add done by the kernel */
+            if (even && mr == MR && nr == NR && !(row_add && part_ok)) {
                 ukernel(kc, a_s, b_p, g->c + ro[0] + coff[0], ldc, g->alpha, beta);
 #ifdef CONVKIT_HAVE_AVX2
+            } else if (even && part_ok && row_add) { /* the last k block, with the bias */
+                ck_sgemm_ukernel_6x16_add__avx2(kc, a_s, b_p, g->c + ro[0] + coff[0], ldc,
+                                                g->alpha, beta, row_add + ic + ir, mr, nr);
+                added = 1;
             } else if (even && part_ok) { /* bottom and right edges */
                 ck_sgemm_ukernel_6x16_part__avx2(kc, a_s, b_p, g->c + ro[0] + coff[0], ldc,
                                                  g->alpha, beta, mr, nr);
@@ -355,7 +363,7 @@ static void macro_kernel(const struct ck_gemm_args *g, ukernel_fn ukernel, size_
                 ukernel(kc, a_s, b_p, tile, NR, 1.0f, 0.0f);
                 ck_gemm_merge_tile(g, tile, ro, coff, mr, nr, g->alpha, beta);
             }
-            if (row_add) /* the last k block: the tile is final and still in L1 */
+            if (row_add && !added) /* the last k block: the tile is final and in L1 */
                 ck_gemm_add_rows(g, row_add + ic + ir, ro, coff, mr, nr, cols_ok);
         }
     }

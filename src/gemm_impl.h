@@ -62,6 +62,13 @@ void ck_gemm_merge_tile(const struct ck_gemm_args *g, const float *t, const size
 void ck_gemm_add_rows(const struct ck_gemm_args *g, const float *add, const size_t *roff,
                       const size_t *coff, size_t mr, size_t nr, int cols_unit);
 
+/* The AVX2 6x16 kernel for rows 0..mr-1 and columns 0..nr-1 of the tile (the contract
+ * of ck_sgemm_ukernel_6x16_part__avx2, simd.h) that also adds add[i] to row i of the
+ * result after alpha and beta, as ck_gemm_add_rows would (simd/gemm_avx2.c). */
+void ck_sgemm_ukernel_6x16_add__avx2(size_t kc, const float *a, const float *b, float *c,
+                                     size_t ldc, float alpha, float beta, const float *add,
+                                     size_t mr, size_t nr);
+
 /* ---- unpacked paths (gemm_small.c); none needs workspace ---- */
 
 /* 1 if g takes the small path (tiny M*N*K, or forced), which gemm_small runs. */
