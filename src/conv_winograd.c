@@ -99,28 +99,22 @@ static void plan_init(struct ck_wino_plan *pl, const struct ck_conv_params *p,
     const size_t per_tile = (size_t)pl->A2 * (pl->Cp + pl->Kp) * sizeof(float);
     const size_t xb = (size_t)pl->N * pl->CB * pl->Hb * pl->Wb * L * sizeof(float);
     if (pass == CK_PASS_BACKWARD_WEIGHTS) {
-        /* blocks of R whole tile rows, their transforms shared by all threads (sized for
-         * L3: each point's slice of them, Tb x (Cp + Kp), is what one product reads). R
-         * is even and the blocks as equal as the cap allows; R never depends on nthr
-         * (block sums fix the rounding). Each thread packs its share of a block's rows
-         * into its own x / dy bands (strides an odd number of cache lines). */
+        /* blocks of R whole tile rows, their transforms shared by all threads (sized
+         * for L3: each point's slice of them, Tb x (Cp + Kp), is what one product reads) */
         const size_t rows = (size_t)pl->N * pl->TH, row_bytes = (size_t)pl->TW * per_tile;
-        const size_t rmax = CK_MAX((size_t)1, CK_WINO_WG_BLOCK_BYTES / row_bytes);
-        const size_t nb = (rows + rmax - 1) / rmax, r_eq = (rows + nb - 1) / nb;
-        const size_t R = CK_MIN(rows, r_eq + (r_eq & 1));
-        const size_t Rt = (R + nthr - 1) / nthr; /* most rows one thread packs */
+        const size_t R = CK_MIN(rows, CK_MAX((size_t)1, CK_WINO_WG_BLOCK_BYTES / row_bytes));
         pl->Tb = (int)(R * pl->TW);
         pl->Hd = pl->TH * pl->m, pl->Wd = pl->TW * pl->m;
         pl->vs = plane_stride((size_t)pl->Tb * pl->Cp);
         pl->ms = plane_stride((size_t)pl->Tb * pl->Kp);
         pl->u_floats = (size_t)pl->A2 * pl->Cp * pl->Kp; /* dU of one group */
-        pl->xb_bytes = plane_stride((size_t)pl->CB * pl->Wb * L * Rt * (pl->m + 2)) * 4;
-        pl->dyb_bytes = plane_stride((size_t)pl->KB * pl->Wd * L * Rt * pl->m) * 4;
         pl->off_u = 0;
         pl->off_bias = round64(pl->u_floats * sizeof(float));
-        pl->off_xb = pl->off_bias + round64(rows * pl->Kp * sizeof(float));
-        pl->off_dyb = pl->off_xb + (size_t)nthr * pl->xb_bytes;
-        pl->off_blk = pl->off_dyb + (size_t)nthr * pl->dyb_bytes;
+        pl->off_xb = pl->off_bias + round64((size_t)pl->N * pl->Kp * sizeof(float));
+        pl->off_dyb = pl->off_xb +
+                      round64((size_t)pl->CB * pl->Wb * L * R * (pl->m + 2) * sizeof(float));
+        pl->off_blk = pl->off_dyb +
+                      round64((size_t)pl->KB * pl->Wd * L * R * pl->m * sizeof(float));
         pl->blk_bytes = round64((size_t)pl->A2 * (pl->vs + pl->ms) * sizeof(float));
         pl->total = pl->off_blk + pl->blk_bytes;
         return;

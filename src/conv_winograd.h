@@ -11,7 +11,7 @@
 #include "convkit/backend.h"
 #include "winograd.h"
 
-/* Backward-weights: most bytes of transformed tiles in one block (shared by all threads). */
+/* Backward-weights: bytes of transformed tiles in one block (shared by all threads). */
 #define CK_WINO_WG_BLOCK_BYTES ((size_t)4 << 20)
 
 /* One pass seen as a Winograd convolution of src (Ci channels, Hi x Wi) into an
@@ -37,7 +37,6 @@ struct ck_wino_plan {
     size_t u_floats;       /* transformed filters, all groups (fwd/bwd-data); dU (wg) */
     /* workspace byte offsets */
     size_t off_u, off_w, off_bias, off_xb, off_dyb, off_blk, blk_bytes, total;
-    size_t xb_bytes, dyb_bytes; /* backward-weights: one thread's x / dy bands */
 };
 
 /* Backward-weights of every group with the plan's workspace ws: dw (K, C/G, 3, 3) and,

@@ -1,16 +1,12 @@
 /* conv_winograd_wg.c - the backward-weights pass of the winograd backends:
  *   dU[xi][k][c] = sum over tiles of (A^T-adjoint dy)[xi][k] * (B^T x B)[xi][c],
  *   dw = G^T dU G (fp64), db = sum of dy.
- * Tiles go a block of tile rows at a time: each thread packs and transforms its share of
- * the block's rows (whole rows, into its own x / dy bands and the shared block buffer),
- * then each (point, 16 columns of dU) piece sums the block's tiles in tile order,
- * whichever thread owns it (no result depends on the thread count); two barriers a
- * block. Not here: planning and workspace layout (conv_winograd.c), kernels (winograd.c,
- * simd/).
+ * Tiles go a block of tile rows at a time: x and dy packed band by band, transformed by
+ * all threads, then each (point, 16 columns of dU) piece sums the block's tiles in tile
+ * order, whichever thread owns it (no result depends on the thread count). Not here:
+ * planning and workspace layout (conv_winograd.c), kernels (winograd.c, simd/).
  */
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include <string.h>
 
 #include "conv_winograd.h"
 #include "internal.h"
@@ -22,14 +18,12 @@ static int cdiv(int a, int b)
     return (a + b - 1) / b;
 }
 
-/* Blocks are ranges of R tile rows (row r = image r / TH, tile row r % TH); each is cut
- * into nthr parts ("slots", of whole rows) that one thread packs and transforms. A range
- * is read as "segments", one per image it touches. Buffers (layouts):
- *   x   [segment][cb][(rows*m + 2) x Wb][8]   per slot: rows with their 2-row halo
- *   dy  [segment][kb][(rows*m) x Wd][8]       per slot
+/* Blocks are ranges of R tile rows (row r = image r / TH, tile row r % TH), read as
+ * "segments", one per image the range touches. Block buffers (layouts):
+ *   x   [segment][cb][(rows*m + 2) x Wb][8]   the segment's rows with their 2-row halo
+ *   dy  [segment][kb][(rows*m) x Wd][8]
  *   V   [xi][t][Cp], Mdy [xi][t][Kp]          t = tile of the block (row-major)
- *   dU  [xi][k][c]                            Kp x Cp per point, summed over every tile
- *   dbr [row][Kp]                             dy summed per tile row (bias gradient) */
+ *   dU  [xi][k][c]                            Kp x Cp per point, summed over every tile */
 struct wg_block {
     size_t r0, r1;  /* tile rows [r0, r1) */
     int n0, n1;     /* images [n0, n1] */
@@ -64,10 +58,10 @@ static void wg_pack_x(const struct ck_wino_plan *pl, const struct wg_block *b, c
                    xb + wg_xoff(pl, b, n, before) + (size_t)cb * hb * pl->Wb * L, hb, pl->Wb);
 }
 
-/* Pack channel block kb of segment n of dy into dyb; with dbr, store each tile row's sums
- * per channel in dbr[row*Kp + kb*8 + l] (4 interleaved pixel sums, then added in order). */
+/* Pack channel block kb of segment n of dy into dyb; with dbp, add the band's sums per
+ * channel to dbp[n*Kp + kb*8 + l] (4 interleaved pixel sums, then added in order). */
 static void wg_pack_dy(const struct ck_wino_plan *pl, const struct wg_block *b, const float *dy,
-                       int g, int n, int kb, float *dyb, float *dbr)
+                       int g, int n, int kb, float *dyb, float *dbp)
 {
     int tha, thb;
     size_t before;
@@ -77,24 +71,19 @@ static void wg_pack_dy(const struct ck_wino_plan *pl, const struct wg_block *b, 
     float *d = dyb + (size_t)pl->KB * pl->Wd * L * before * pl->m + (size_t)kb * band;
     pl->kern->pack(dy + ((size_t)n * pl->Cto + (size_t)g * pl->Co + (size_t)kb * L) * pq, pq,
                    pl->Ho, pl->Wo, CK_MIN(L, pl->Co - kb * L), -tha * pl->m, 0, d, hb, pl->Wd);
-    if (!dbr)
+    if (!dbp)
         return;
-    const size_t row = (size_t)pl->m * pl->Wd * L; /* floats of one tile row */
-    for (int th = tha; th < thb; th++) {
-        const float *e = d + (size_t)(th - tha) * row;
-        float s[4][L] = {{0}};
-        size_t i = 0;
-        for (; i + 4 * L <= row; i += 4 * L)
-            for (int q = 0; q < 4; q++)
-                for (int l = 0; l < L; l++)
-                    s[q][l] += e[i + q * L + l];
-        for (; i < row; i += L)
+    float s[4][L] = {{0}};
+    size_t i = 0;
+    for (; i + 4 * L <= band; i += 4 * L)
+        for (int q = 0; q < 4; q++)
             for (int l = 0; l < L; l++)
-                s[0][l] += e[i + l];
-        float *o = dbr + ((size_t)n * pl->TH + th) * pl->Kp + kb * L;
+                s[q][l] += d[i + q * L + l];
+    for (; i < band; i += L)
         for (int l = 0; l < L; l++)
-            o[l] = (s[0][l] + s[1][l]) + (s[2][l] + s[3][l]);
-    }
+            s[0][l] += d[i + l];
+    for (int l = 0; l < L; l++)
+        dbp[(size_t)n * pl->Kp + kb * L + l] += (s[0][l] + s[1][l]) + (s[2][l] + s[3][l]);
 }
 
 /* Transform tile t of the block (tile row b->r0 + t / TW, column t % TW). */
@@ -185,94 +174,52 @@ static void wg_back_transform(const struct ck_wino_plan *pl, const float *dU, in
     }
 }
 
-static int team_size(void)
-{
-#ifdef _OPENMP
-    return omp_get_num_threads();
-#else
-    return 1;
-#endif
-}
-
-static int thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
-/* Tile rows [r0, r1) as a block (the images they touch). */
-static struct wg_block wg_rows(const struct ck_wino_plan *pl, size_t r0, size_t r1)
-{
-    struct wg_block b = {r0, r1, (int)(r0 / pl->TH), (int)((r1 - 1) / pl->TH)};
-    return b;
-}
-
-/* Slot sb of a block (first tile row r0): pack its x and dy rows into this thread's xb
- * and dyb, transform its tiles into the block's V and Mdy. */
-static void wg_slot(const struct ck_wino_plan *pl, const struct wg_block *sb, size_t r0,
-                    const float *x, const float *dy, int g, float *xb, float *dyb, float *dbr,
-                    float *V, float *Mdy)
-{
-    const int nseg = sb->n1 - sb->n0 + 1, nt = (int)(sb->r1 - sb->r0) * pl->TW;
-    for (int j = 0; j < nseg * pl->CB; j++)
-        wg_pack_x(pl, sb, x, g, sb->n0 + j / pl->CB, j % pl->CB, xb);
-    for (int j = 0; j < nseg * pl->KB; j++)
-        wg_pack_dy(pl, sb, dy, g, sb->n0 + j / pl->KB, j % pl->KB, dyb, dbr);
-    const size_t t0 = (sb->r0 - r0) * pl->TW;
-    for (int t = 0; t < nt; t++)
-        wg_transform(pl, sb, t, xb, dyb, V + t0 * pl->Cp, Mdy + t0 * pl->Kp);
-}
-
 enum ck_status ck__wino_weights(const struct ck_wino_plan *pl, const float *x,
                                 const float *dy, float *dw, float *db, void *ws)
 {
     char *base = ws;
-    float *dU = (float *)(base + pl->off_u);
-    float *dbr = db ? (float *)(base + pl->off_bias) : NULL;
+    float *dU = (float *)(base + pl->off_u), *xb = (float *)(base + pl->off_xb);
+    float *dyb = (float *)(base + pl->off_dyb), *V = (float *)(base + pl->off_blk);
+    float *Mdy = V + pl->A2 * pl->vs;
+    float *dbp = db ? (float *)(base + pl->off_bias) : NULL;
     const size_t rows = (size_t)pl->N * pl->TH, R = (size_t)pl->Tb / pl->TW;
-    const size_t nblk = (rows + R - 1) / R;
-    const int npan = cdiv(pl->Cp, NR), S = pl->nthr;
+    const int npan = cdiv(pl->Cp, NR);
     for (int g = 0; g < pl->G; g++) {
+        if (dbp)
+            memset(dbp, 0, (size_t)pl->N * pl->Kp * sizeof(float));
         #pragma omp parallel num_threads(pl->nthr)
         {
-            const int id = thread_id(), team = team_size();
-            float *xb = (float *)(base + pl->off_xb + (size_t)id * pl->xb_bytes);
-            float *dyb = (float *)(base + pl->off_dyb + (size_t)id * pl->dyb_bytes);
-            for (size_t bi = 0; bi < nblk; bi++) {
-                const struct wg_block b = wg_rows(pl, bi * R, CK_MIN(rows, bi * R + R));
-                const size_t nr = b.r1 - b.r0;
-                const int nt = (int)nr * pl->TW;
-                float *V = (float *)(base + pl->off_blk), *Mdy = V + pl->A2 * pl->vs;
-                /* slot s: rows [nr*s/S, nr*(s+1)/S) of the block, S = pl->nthr slots
-                 * (fewer threads than planned take several) */
-                for (int s = id; s < S; s += team) {
-                    const size_t a = b.r0 + nr * s / S, e = b.r0 + nr * (s + 1) / S;
-                    if (a == e)
-                        continue;
-                    const struct wg_block sb = wg_rows(pl, a, e);
-                    wg_slot(pl, &sb, b.r0, x, dy, g, xb, dyb, dbr, V, Mdy);
-                }
-                #pragma omp barrier
+            for (size_t r0 = 0; r0 < rows; r0 += R) {
+                struct wg_block b = {r0, CK_MIN(rows, r0 + R), 0, 0};
+                b.n0 = (int)(b.r0 / pl->TH), b.n1 = (int)((b.r1 - 1) / pl->TH);
+                const int nseg = b.n1 - b.n0 + 1, nt = (int)(b.r1 - b.r0) * pl->TW;
+                #pragma omp for schedule(static) nowait
+                for (int j = 0; j < nseg * pl->CB; j++)
+                    wg_pack_x(pl, &b, x, g, b.n0 + j / pl->CB, j % pl->CB, xb);
+                #pragma omp for schedule(static)
+                for (int j = 0; j < nseg * pl->KB; j++)
+                    wg_pack_dy(pl, &b, dy, g, b.n0 + j / pl->KB, j % pl->KB, dyb, dbp);
+                #pragma omp for schedule(static)
+                for (int t = 0; t < nt; t++)
+                    wg_transform(pl, &b, t, xb, dyb, V, Mdy);
                 /* each (point, 16 columns of dU) sums its tiles in tile order, whichever
-                 * thread owns it: results do not depend on the thread count. The barrier
-                 * at its end keeps the next block's transforms out of V and Mdy. */
-                #pragma omp for collapse(2) schedule(static)
+                 * thread owns it: results do not depend on the thread count. No barrier
+                 * after it: the next block's packing writes only xb and dyb. */
+                #pragma omp for collapse(2) schedule(static) nowait
                 for (int xi = 0; xi < pl->A2; xi++)
                     for (int cp = 0; cp < npan; cp++)
-                        wg_products(pl, xi, cp * NR, nt, bi == 0, V, Mdy, dU);
+                        wg_products(pl, xi, cp * NR, nt, r0 == 0, V, Mdy, dU);
             }
+            #pragma omp barrier
             #pragma omp for schedule(static) nowait
             for (int k = 0; k < pl->Co; k++)
                 wg_back_transform(pl, dU, k, dw + (size_t)(g * pl->Co + k) * pl->Ci * 9);
-            if (dbr) {
+            if (dbp) {
                 #pragma omp for schedule(static)
                 for (int k = 0; k < pl->Co; k++) {
                     double acc = 0.0;
-                    for (size_t r = 0; r < rows; r++)
-                        acc += dbr[r * pl->Kp + k];
+                    for (int n = 0; n < pl->N; n++)
+                        acc += dbp[(size_t)n * pl->Kp + k];
                     db[g * pl->Co + k] = (float)acc;
                 }
             }

@@ -559,13 +559,10 @@ Test(winograd, one_two_and_three_threads_bit_identical)
 #endif
 }
 
-/* The weights pass sums its tiles in blocks of whole tile rows (at most 4 MiB of
- * transformed tiles per block, src/conv_winograd.c), and each thread packs and transforms
- * a share of a block's rows: on this layer (5 -> 7 channels per group) every variant
- * needs 2-3 blocks, and blocks start in the middle of an image (F(4): 99 tile rows per
- * group in blocks of 50; F(2): 195 in blocks of 66; F(6): 66 in blocks of 34), as do the
- * threads' shares. The result must still match the fp64 reference, and 1 and 2 threads
- * agree. */
+/* The weights pass sums its tiles in blocks of whole tile rows (4 MiB of transformed
+ * tiles per block, src/conv_winograd.c): on this layer every variant needs 2-3 blocks,
+ * and a block starts in the middle of an image (e.g. F(4): 99 tile rows per group, 58
+ * per block). The result must still match the fp64 reference, and 1 and 2 threads agree. */
 Test(winograd, weights_pass_blocks_split_images_and_stay_accurate)
 {
     const char *desc = "g2mb3ic10ih130iw122oc14kh3ph1";
