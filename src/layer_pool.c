@@ -111,20 +111,23 @@ static int first_max4(float a, float b, float c, float d)
  * data without NaN (an unpredictable branch per window was most of the time): with no
  * NaN, "b > m ? b : m" in window order is the first maximum. A plane that holds a NaN
  * is redone with first_max4. Returns nothing; y is exact either way. */
-static float relu_if(int relu, float v)
+/* lo = 0: ck__act_forward's ReLU (v < 0 ? 0 : v; NaN stays NaN); lo = -inf: v itself.
+ * One select, no branch (a branch on the ReLU flag made GCC branch per value). */
+static float clamp_below(float lo, float v)
 {
-    return relu && v < 0.0f ? 0.0f : v; /* ck__act_forward's ReLU; NaN stays NaN */
+    return v < lo ? lo : v;
 }
 
 static void max2x2_forward(const float *x, int W, float *y, int P, int Q, int relu)
 {
+    const float lo = relu ? 0.0f : -INFINITY;
     int nan = 0;
     for (int op = 0; op < P; op++) {
         const float *r0 = x + (size_t)2 * op * W, *r1 = r0 + W;
         float *yr = y + (size_t)op * Q;
         for (int oq = 0; oq < Q; oq++) {
-            const float a = relu_if(relu, r0[2 * oq]), b = relu_if(relu, r0[2 * oq + 1]);
-            const float c = relu_if(relu, r1[2 * oq]), d = relu_if(relu, r1[2 * oq + 1]);
+            const float a = clamp_below(lo, r0[2 * oq]), b = clamp_below(lo, r0[2 * oq + 1]);
+            const float c = clamp_below(lo, r1[2 * oq]), d = clamp_below(lo, r1[2 * oq + 1]);
             float m = a;
             m = b > m ? b : m;
             m = c > m ? c : m;
@@ -136,8 +139,8 @@ static void max2x2_forward(const float *x, int W, float *y, int P, int Q, int re
     for (int op = 0; nan && op < P; op++) {
         const float *r0 = x + (size_t)2 * op * W, *r1 = r0 + W;
         for (int oq = 0; oq < Q; oq++) {
-            const float v[4] = {relu_if(relu, r0[2 * oq]), relu_if(relu, r0[2 * oq + 1]),
-                                relu_if(relu, r1[2 * oq]), relu_if(relu, r1[2 * oq + 1])};
+            const float v[4] = {clamp_below(lo, r0[2 * oq]), clamp_below(lo, r0[2 * oq + 1]),
+                                clamp_below(lo, r1[2 * oq]), clamp_below(lo, r1[2 * oq + 1])};
             y[(size_t)op * Q + oq] = v[first_max4(v[0], v[1], v[2], v[3])];
         }
     }
