@@ -104,6 +104,7 @@ enum {
     PF_B_K_MAX = 64,
     PF_B_FLOATS = 64 * 1024,
     PACK_B_ROWS = 8,
+    PF_C_L1_KC = 128,
 };
 _Static_assert(MC % MR == 0 && NC % NR == 0 && NC_BSRC % NR == 0 && NC_BSRC <= NC &&
                    NC_BSRC_SHORT % NR == 0,
@@ -331,11 +332,19 @@ static void macro_kernel(const struct ck_gemm_args *g, ukernel_fn ukernel, size_
         if (jr < nc_next) /* B of the next column block, into L2 for its pack_b */
             for (size_t k = 0; k < kc; k++)
                 __builtin_prefetch(b_next + k * g->lb.row.stride + jr, 0, 2);
-        if (pf_c && jr + NR < nc) { /* C of the next panel: each tile's kernel is too short to hide
-                             * a cache miss on its C rows when kc is small */
+        /* C of the next panel: each tile's kernel is too short to hide a miss on its C
+         * rows when kc is small. Into L1 for kc < PF_C_L1_KC (conv1's K = 27: into L2
+         * was slower); into L2 above, where in L1 it pushed out lines of the B panel
+         * (64x16384x288 1 thread 86.5 -> 89.0 GFLOP/s, 2048^3 108.1 -> 108.7, best of
+         * interleaved calls) */
+        if (pf_c && jr + NR < nc) {
             const size_t c1 = ck_gemm_idx_off(&g->lc.col, jc + jr + NR);
-            for (size_t r = 0; r < mc; r++)
-                __builtin_prefetch(g->c + roff[r] + c1, 1, 3);
+            if (kc < PF_C_L1_KC)
+                for (size_t r = 0; r < mc; r++)
+                    __builtin_prefetch(g->c + roff[r] + c1, 1, 3);
+            else
+                for (size_t r = 0; r < mc; r++)
+                    __builtin_prefetch(g->c + roff[r] + c1, 1, 2);
         }
         /* Loop 1: the MR-tall slivers of packed A (from L2) against that panel. */
         for (size_t ir = 0; ir < mc; ir += MR) {
