@@ -17,7 +17,8 @@ enum {
     WG_TILE_PIXELS = 256, /* output pixels per weight-gradient kernel call */
     MIN_WORK_ITEMS = 16,  /* split output rows until there are this many work items */
     WG_PREFETCH_MAX_BYTES = 262144, /* weight gradient: most next-image data to prefetch */
-    PIX_1X1 = 256,        /* 1x1 stride-1 layers: pixels per work item */
+    PIX_1X1 = 256,        /* 1x1 stride-1 layers in place: pixels per work item, */
+    MAX_1X1_ROWS = 256,   /* longest reduction (else blocked copies) */
     WG_SLOT_MIN_MACS = 2000000, /* weight gradient: least work of a batch of images copied
                                  * together (one barrier a batch) */
 };
