@@ -230,12 +230,8 @@ static void run_1x1(const struct ck_dconv_geom *g, const float *in, const float 
     }
 }
 
-/* ---- forward ------------------------------------------------------------------------ */
+/* ---- per-image work split (forward and backward-data) ------------------------------ */
 
-/* Forward of output blocks kb0..kb0+nob-1 of image-group ng (group gi), output rows
- * p0..p1-1: xi is that image's x copy, yb its blocked output [nob][P][Q][8] from block
- * kb0 on. The reduction runs in chunks whose weights stay in L1 (the same chunks for
- * every caller, so the sums do not depend on the work split); then yb goes to y. */
 /* Memory the kernel calls of one image prefetch into L2, spread over ncalls calls. */
 struct pf_plan {
     const char *p[2];
@@ -243,6 +239,64 @@ struct pf_plan {
     int ncalls, next;
 };
 
+/* With at least 4 image-groups per thread, each thread takes a contiguous range of them;
+ * for each, image() copies its input into the thread's slot (in_slots + tid*in_slot, the
+ * regions of image-group tid, so no extra workspace) and computes every output block
+ * from there while the copy is in L2, its kernel calls prefetching the thread's next
+ * input image and this output image (pf). */
+struct img_split {
+    const struct ck_dconv_geom *g;
+    const struct ck_dconv_bufs *b;
+    const float *in;        /* NCHW input and output of the pass */
+    float *out;
+    size_t in_img, out_img; /* floats per image-group */
+    float *in_slots, *out_slots;
+    size_t in_slot, out_slot; /* floats per thread */
+    int ncalls;             /* kernel calls per image */
+    void (*image)(const struct img_split *sp, long ng, float *in_slot, float *out_slot,
+                  struct pf_plan *pf);
+};
+
+static void split_images(const struct img_split *sp, long nimg)
+{
+    #pragma omp parallel
+    {
+        int tid, nth;
+        ck_dconv_thread_id(&tid, &nth);
+        float *is = sp->in_slots + (size_t)tid * sp->in_slot;
+        float *os = sp->out_slots + (size_t)tid * sp->out_slot;
+        const long ng0 = nimg * tid / nth, ng1 = nimg * (tid + 1) / nth;
+        for (long ng = ng0; ng < ng1; ng++) {
+            struct pf_plan pf = {
+                .p = {ng + 1 < ng1 ? (const char *)(sp->in + (size_t)(ng + 1) * sp->in_img)
+                                   : NULL,
+                      (const char *)(sp->out + (size_t)ng * sp->out_img)},
+                .bytes = {sp->in_img * sizeof(float), sp->out_img * sizeof(float)},
+                .ncalls = sp->ncalls,
+            };
+            sp->image(sp, ng, is, os, &pf);
+        }
+    }
+}
+
+/* Fill a kernel job's prefetch share: the plan's next of ncalls even slices. */
+static void pf_take(struct pf_plan *pf, struct ck_dconv_row *job)
+{
+    for (int r = 0; pf && r < 2; r++) {
+        const size_t lo = pf->bytes[r] * pf->next / pf->ncalls;
+        job->pf[r] = pf->p[r] ? pf->p[r] + lo : NULL;
+        job->pf_bytes[r] = pf->bytes[r] * (pf->next + 1) / pf->ncalls - lo;
+    }
+    if (pf)
+        pf->next++;
+}
+
+/* ---- forward ------------------------------------------------------------------------ */
+
+/* Forward of output blocks kb0..kb0+nob-1 of image-group ng (group gi), output rows
+ * p0..p1-1: xi is that image's x copy, yb its blocked output [nob][P][Q][8] from block
+ * kb0 on. The reduction runs in chunks whose weights stay in L1 (the same chunks for
+ * every caller, so the sums do not depend on the work split); then yb goes to y. */
 static void fwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs *b, const float *xi,
                       float *yb, float *y, size_t ng, int gi, int kb0, int nob, int p0, int p1,
                       struct pf_plan *pf)
@@ -266,13 +320,7 @@ static void fwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs 
             .w_blk = (ptrdiff_t)(wblk * nob), .dst_pix = 8,
             .dst_row = (ptrdiff_t)g->Q * 8, .dst_ob = (ptrdiff_t)pq8,
         };
-        for (int r = 0; pf && r < 2; r++) {
-            const size_t lo = pf->bytes[r] * pf->next / pf->ncalls;
-            job.pf[r] = pf->p[r] ? pf->p[r] + lo : NULL;
-            job.pf_bytes[r] = pf->bytes[r] * (pf->next + 1) / pf->ncalls - lo;
-        }
-        if (pf)
-            pf->next++;
+        pf_take(pf, &job);
         ck_dconv_row__avx2(&job);
     }
     for (int ob = 0; ob < nob; ob++) {
@@ -282,12 +330,24 @@ static void fwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs 
     }
 }
 
+/* Forward of image-group ng for split_images: copy x, then every output block group. */
+static void fwd_image(const struct img_split *sp, long ng, float *xs, float *ys,
+                      struct pf_plan *pf)
+{
+    const struct ck_dconv_geom *g = sp->g;
+    const int nu = ck_dconv_x_units(g), nob_max = CK_MIN(FWD_NOB, g->KB);
+    const size_t pq8 = (size_t)g->P * g->Q * 8;
+    for (int u = 0; u < nu; u++)
+        ck_dconv_pack_x_unit(g, sp->in, (int)ng * nu + u, xs + u * ck_dconv_x_unit_size(g));
+    for (int kb0 = 0; kb0 < g->KB; kb0 += nob_max)
+        fwd_piece(g, sp->b, xs, ys + kb0 * pq8, sp->out, (size_t)ng, (int)(ng % g->G), kb0,
+                  CK_MIN(nob_max, g->KB - kb0), 0, g->P, pf);
+}
+
 /* x is (N,C,H,W), w is (K,C/G,R,S), bias is (K) or NULL, y is (N,K,P,Q).
- * With at least 4 image-groups per thread, a work item is one image-group: its thread
- * copies x into its own slot (the x and output regions of image-group tid, so no extra
- * workspace) and computes every output block from there while the copy is in L2.
- * Otherwise x is copied up front and a work item is (image, group, NOB output blocks,
- * block of output rows). */
+ * With at least 4 image-groups per thread, split_images (fwd_image); otherwise x is
+ * copied up front and a work item is (image, group, NOB output blocks, block of output
+ * rows). */
 static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *x,
                                    const float *w, const float *bias, float *y, void *ws,
                                    size_t ws_size)
@@ -316,31 +376,13 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
     const int nchunk = ceil_div(g.XB, CK_MAX(1, (int)(L1_WEIGHT_BYTES / (nob_max * wblk * sizeof(float)))));
     const long nimg = (long)g.N * g.G;
     if (nimg >= 4L * max_threads()) {
-        #pragma omp parallel
-        {
-            int tid, nth_run;
-            ck_dconv_thread_id(&tid, &nth_run);
-            float *xs = b.x + (size_t)tid * ximg, *ys = b.out + (size_t)tid * g.KB * pq8;
-            const long ng0 = nimg * tid / nth_run, ng1 = nimg * (tid + 1) / nth_run;
-            const size_t xbytes = (size_t)g.Cg * g.H * g.W * sizeof(float);
-            const size_t ybytes = (size_t)g.Kg * g.P * g.Q * sizeof(float);
-            for (long ng = ng0; ng < ng1; ng++) {
-                const int nu = ck_dconv_x_units(&g);
-                for (int u = 0; u < nu; u++)
-                    ck_dconv_pack_x_unit(&g, x, (int)ng * nu + u, xs + u * ck_dconv_x_unit_size(&g));
-                /* while computing: fetch this thread's next image of x and this image's y */
-                struct pf_plan pf = {
-                    .p = {ng + 1 < ng1 ? (const char *)(x + (size_t)(ng + 1) * g.Cg * g.H * g.W)
-                                       : NULL,
-                          (const char *)(y + (size_t)ng * g.Kg * g.P * g.Q)},
-                    .bytes = {xbytes, ybytes},
-                    .ncalls = ngrp * nchunk,
-                };
-                for (int kb0 = 0; kb0 < g.KB; kb0 += nob_max)
-                    fwd_piece(&g, &b, xs, ys + kb0 * pq8, y, (size_t)ng, (int)(ng % g.G), kb0,
-                              CK_MIN(nob_max, g.KB - kb0), 0, g.P, &pf);
-            }
-        }
+        const struct img_split sp = {
+            .g = &g, .b = &b, .in = x, .out = y,
+            .in_img = (size_t)g.Cg * g.H * g.W, .out_img = (size_t)g.Kg * g.P * g.Q,
+            .in_slots = b.x, .out_slots = b.out, .in_slot = ximg, .out_slot = g.KB * pq8,
+            .ncalls = ngrp * nchunk, .image = fwd_image,
+        };
+        split_images(&sp, nimg);
         return CK_OK;
     }
     ck_dconv_pack_x(&g, x, b.x);
@@ -399,13 +441,7 @@ static void bwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs 
             job.src_row = row8, job.dst_row = (ptrdiff_t)g->W * 8;
             job.src = dy_n + (size_t)(h0 + g->pt + g->dpt) * row8 + (size_t)(g->pl + g->dpl) * 8;
             job.dst = dxb + (size_t)h0 * g->W * 8;
-            for (int r = 0; pf && r < 2; r++) {
-                const size_t lo = pf->bytes[r] * pf->next / pf->ncalls;
-                job.pf[r] = pf->p[r] ? pf->p[r] + lo : NULL;
-                job.pf_bytes[r] = pf->bytes[r] * (pf->next + 1) / pf->ncalls - lo;
-            }
-            if (pf)
-                pf->next++;
+            pf_take(pf, &job);
             ck_dconv_row__avx2(&job);
             continue;
         }
@@ -432,6 +468,22 @@ static void bwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs 
         ck_dconv_unpack_block8(dxb + ob * hw8, CK_MIN(8, g->Cg - c0), g->H, g->W, h0, h1,
                       dx + (ng * g->Cg + c0) * (hw8 / 8));
     }
+}
+
+/* Backward-data of image-group ng for split_images: copy dy, then every input block
+ * group. */
+static void bwd_image(const struct img_split *sp, long ng, float *dys, float *dxs,
+                      struct pf_plan *pf)
+{
+    const struct ck_dconv_geom *g = sp->g;
+    const int nob_max = CK_MIN(FWD_NOB, g->CB);
+    const size_t hw8 = (size_t)g->H * g->W * 8, dyplane = (size_t)g->Pp * g->Qp * 8;
+    for (int kb = 0; kb < g->KB; kb++)
+        ck_dconv_pack_dy_block(g, sp->in, (int)ng * g->KB + kb, dys + kb * dyplane, g->Pp,
+                               g->Qp, g->dpt, g->dpl, NULL);
+    for (int cb0 = 0; cb0 < g->CB; cb0 += nob_max)
+        bwd_piece(g, sp->b, dys, dxs + cb0 * hw8, sp->out, (size_t)ng, (int)(ng % g->G), cb0,
+                  CK_MIN(nob_max, g->CB - cb0), 0, g->H, pf);
 }
 
 static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const float *dy,
@@ -468,31 +520,13 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
     const int nchunk = ceil_div(g.KB, CK_MAX(1, (int)(L1_WEIGHT_BYTES / (nob_max * wphase * sizeof(float)))));
     const long nimg = (long)g.N * g.G;
     if (nimg >= 4L * max_threads()) {
-        #pragma omp parallel
-        {
-            int tid, nth_run;
-            ck_dconv_thread_id(&tid, &nth_run);
-            float *dys = b.dy + (size_t)tid * g.KB * dyplane;
-            float *dxs = b.out + (size_t)tid * g.CB * hw8;
-            const long ng0 = nimg * tid / nth_run, ng1 = nimg * (tid + 1) / nth_run;
-            const size_t pq = (size_t)g.P * g.Q, hw = (size_t)g.H * g.W;
-            for (long ng = ng0; ng < ng1; ng++) {
-                /* stride 1 (one kernel call per chunk): while computing, fetch this thread's
-                 * next image of dy and this image's dx, as in the forward */
-                struct pf_plan pf = {
-                    .p = {ng + 1 < ng1 ? (const char *)(dy + (size_t)(ng + 1) * g.Kg * pq) : NULL,
-                          (const char *)(dx + (size_t)ng * g.Cg * hw)},
-                    .bytes = {(size_t)g.Kg * pq * sizeof(float), (size_t)g.Cg * hw * sizeof(float)},
-                    .ncalls = ngrp * nchunk,
-                };
-                for (int kb = 0; kb < g.KB; kb++)
-                    ck_dconv_pack_dy_block(&g, dy, (int)ng * g.KB + kb, dys + kb * dyplane,
-                                           g.Pp, g.Qp, g.dpt, g.dpl, NULL);
-                for (int cb0 = 0; cb0 < g.CB; cb0 += nob_max)
-                    bwd_piece(&g, &b, dys, dxs + cb0 * hw8, dx, (size_t)ng, (int)(ng % g.G), cb0,
-                              CK_MIN(nob_max, g.CB - cb0), 0, g.H, &pf);
-            }
-        }
+        const struct img_split sp = {
+            .g = &g, .b = &b, .in = dy, .out = dx,
+            .in_img = (size_t)g.Kg * g.P * g.Q, .out_img = (size_t)g.Cg * g.H * g.W,
+            .in_slots = b.dy, .out_slots = b.out, .in_slot = g.KB * dyplane,
+            .out_slot = g.CB * hw8, .ncalls = ngrp * nchunk, .image = bwd_image,
+        };
+        split_images(&sp, nimg);
         return CK_OK;
     }
     ck_dconv_pack_dy(&g, dy, b.dy, g.Pp, g.Qp, g.dpt, g.dpl, NULL);
