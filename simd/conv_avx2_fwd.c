@@ -50,24 +50,9 @@ CK_INLINE void fma_channel(__m256 acc[4][12], const float *w, const float *s,
  * FAST: blocked input read at stride 1 (blk_len 8, src_ch 1, src_pix 8, dst_pix 8), so
  * the pixel offsets are compile-time constants. WRAP: pixels j >= n1 lie on the next
  * row, sjump/djump floats further on than a straight continuation of the row. */
-/* Lines to prefetch into L2 during one tile: n[r] lines from p[r], one after each tap
- * (so they do not queue up behind each other), the rest after the reduction. */
-struct tile_pf {
-    const char *p[2];
-    size_t n[2];
-};
-
-CK_INLINE void pf_line(struct tile_pf *pf)
-{
-    if (pf->n[0] > 0)
-        _mm_prefetch(pf->p[0], _MM_HINT_T1), pf->p[0] += 64, pf->n[0]--;
-    else if (pf->n[1] > 0)
-        _mm_prefetch(pf->p[1], _MM_HINT_T1), pf->p[1] += 64, pf->n[1]--;
-}
-
 CK_INLINE void row_tile(const struct ck_dconv_row *a, const float *src, float *dst, int n1,
-                        ptrdiff_t sjump, ptrdiff_t djump, struct tile_pf pf, const int NOB,
-                        const int UR, const int FAST, const int WRAP)
+                        ptrdiff_t sjump, ptrdiff_t djump, const int NOB, const int UR,
+                        const int FAST, const int WRAP)
 {
     const ptrdiff_t sp = FAST ? 8 : a->src_pix, dp = FAST ? 8 : a->dst_pix;
     ptrdiff_t so[12], dof[12];
@@ -102,11 +87,8 @@ CK_INLINE void row_tile(const struct ck_dconv_row *a, const float *src, float *d
                 for (int ch = 0; ch < a->blk_len; ch++)
                     fma_channel(acc, w + w_ch * ch, s + ch * a->src_ch, so, NOB, UR);
             }
-            pf_line(&pf);
         }
     }
-    while (pf.n[0] + pf.n[1] > 0)
-        pf_line(&pf);
 #pragma GCC unroll 4
     for (int ob = 0; ob < NOB; ob++)
 #pragma GCC unroll 12
@@ -117,20 +99,18 @@ CK_INLINE void row_tile(const struct ck_dconv_row *a, const float *src, float *d
 /* fast_*: FAST straight tiles of any width; wrap_*: FAST full-width tiles spanning two
  * rows; gen_*: everything else (strided or flat input), straight or spanning. */
 typedef void (*row_fn)(const struct ck_dconv_row *, const float *, float *, int, ptrdiff_t,
-                       ptrdiff_t, struct tile_pf);
+                       ptrdiff_t);
 
 #define ROW_FN(nob, ur)                                                                   \
     static void fast_##nob##x##ur(const struct ck_dconv_row *a, const float *src,        \
-                                  float *dst, int n1, ptrdiff_t sj, ptrdiff_t dj,        \
-                                  struct tile_pf pf)                                     \
+                                  float *dst, int n1, ptrdiff_t sj, ptrdiff_t dj)        \
     {                                                                                     \
-        row_tile(a, src, dst, n1, sj, dj, pf, nob, ur, 1, 0);                             \
+        row_tile(a, src, dst, n1, sj, dj, nob, ur, 1, 0);                                 \
     }                                                                                     \
     static void gen_##nob##x##ur(const struct ck_dconv_row *a, const float *src,         \
-                                 float *dst, int n1, ptrdiff_t sj, ptrdiff_t dj,         \
-                                 struct tile_pf pf)                                      \
+                                 float *dst, int n1, ptrdiff_t sj, ptrdiff_t dj)         \
     {                                                                                     \
-        row_tile(a, src, dst, n1, sj, dj, pf, nob, ur, 0, 1);                             \
+        row_tile(a, src, dst, n1, sj, dj, nob, ur, 0, 1);                                 \
     }
 ROW_FN(1, 1) ROW_FN(1, 2) ROW_FN(1, 3) ROW_FN(1, 4) ROW_FN(1, 5) ROW_FN(1, 6)
 ROW_FN(1, 7) ROW_FN(1, 8) ROW_FN(1, 9) ROW_FN(1, 10) ROW_FN(1, 11) ROW_FN(1, 12)
@@ -140,10 +120,9 @@ ROW_FN(4, 1) ROW_FN(4, 2) ROW_FN(4, 3)
 
 #define WRAP_FN(nob, ur)                                                                  \
     static void wrap_##nob##x##ur(const struct ck_dconv_row *a, const float *src,        \
-                                  float *dst, int n1, ptrdiff_t sj, ptrdiff_t dj,        \
-                                  struct tile_pf pf)                                     \
+                                  float *dst, int n1, ptrdiff_t sj, ptrdiff_t dj)        \
     {                                                                                     \
-        row_tile(a, src, dst, n1, sj, dj, pf, nob, ur, 1, 1);                             \
+        row_tile(a, src, dst, n1, sj, dj, nob, ur, 1, 1);                                 \
     }
 WRAP_FN(1, 12) WRAP_FN(2, 6) WRAP_FN(3, 4) WRAP_FN(4, 3)
 
@@ -174,25 +153,23 @@ void ck_dconv_row__avx2(const struct ck_dconv_row *a)
     }
     int i = 0, j = 0; /* row and pixel of the next tile */
     for (long done = 0; done < total;) {
-        struct tile_pf pf;
         for (int r = 0; r < 2; r++) {
             const size_t end = pf_next[r] + pf_per[r] < pf_lines[r] ? pf_next[r] + pf_per[r]
                                                                      : pf_lines[r];
-            pf.p[r] = a->pf[r] ? a->pf[r] + 64 * pf_next[r] : NULL, pf.n[r] = end - pf_next[r];
-            pf_next[r] = end;
+            for (; pf_next[r] < end; pf_next[r]++)
+                _mm_prefetch(a->pf[r] + 64 * pf_next[r], _MM_HINT_T1);
         }
         const float *s = a->src + i * a->src_row + j * a->src_pix;
         float *d = a->dst + i * a->dst_row + j * a->dst_pix;
         const int left = npix - j;
         int n = (int)(total - done < ur ? total - done : ur);
         if (n <= left) { /* straight tile */
-            (fast ? fast_fns : gen_fns)[nob - 1][n - 1](a, s, d, n, 0, 0, pf);
+            (fast ? fast_fns : gen_fns)[nob - 1][n - 1](a, s, d, n, 0, 0);
         } else if (n == ur && n - left <= npix) { /* full tile over two rows */
-            (fast ? wrap_fns[nob - 1] : gen_fns[nob - 1][n - 1])(a, s, d, left, sjump, djump,
-                                                                 pf);
+            (fast ? wrap_fns[nob - 1] : gen_fns[nob - 1][n - 1])(a, s, d, left, sjump, djump);
         } else { /* the row's rest as a narrow straight tile */
             n = left;
-            (fast ? fast_fns : gen_fns)[nob - 1][n - 1](a, s, d, n, 0, 0, pf);
+            (fast ? fast_fns : gen_fns)[nob - 1][n - 1](a, s, d, n, 0, 0);
         }
         done += n, j += n;
         while (j >= npix)
