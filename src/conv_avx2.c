@@ -141,13 +141,14 @@ static size_t carve(const struct ck_dconv_geom *g, enum ck_conv_pass pass, void 
 }
 
 /* 1x1 stride-1 unpadded forward and backward-data need no copies (ck_dconv_1x1__avx2),
- * unless the reduction is long: its kernel keeps the input rows of a pixel tile in L1
- * (16 pixels x 256 rows = 16 KiB); longer ones run blocked (ic512 forward: 7% slower) */
+ * unless the reduction or the output has many rows: the kernel keeps the input rows of a
+ * pixel tile in L1 (16 pixels x 256 rows = 16 KiB) and writes one stream per output row;
+ * above 256 the blocked path was faster (ic512 forward 7%, backward-data 5%) */
 static int plain_1x1(const struct ck_dconv_geom *g, enum ck_conv_pass pass)
 {
-    const int nr = pass == CK_PASS_FORWARD ? g->Cg : g->Kg;
     return pass != CK_PASS_BACKWARD_WEIGHTS && g->R == 1 && g->S == 1 && g->sh == 1 &&
-           g->sw == 1 && g->Hp == g->H && g->Wp == g->W && nr <= MAX_1X1_ROWS;
+           g->sw == 1 && g->Hp == g->H && g->Wp == g->W && g->Cg <= MAX_1X1_ROWS &&
+           g->Kg <= MAX_1X1_ROWS;
 }
 
 static size_t avx2_workspace_size(const struct ck_conv_params *p, enum ck_conv_pass pass)

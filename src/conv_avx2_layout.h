@@ -18,7 +18,7 @@ enum {
     MIN_WORK_ITEMS = 16,  /* split output rows until there are this many work items */
     WG_PREFETCH_MAX_BYTES = 262144, /* weight gradient: most next-image data to prefetch */
     PIX_1X1 = 256,        /* 1x1 stride-1 layers in place: pixels per work item, */
-    MAX_1X1_ROWS = 256,   /* longest reduction (else blocked copies) */
+    MAX_1X1_ROWS = 256,   /* most input or output channels (else blocked copies) */
     WG_SLOT_MIN_MACS = 2000000, /* weight gradient: least work of a batch of images copied
                                  * together (one barrier a batch) */
 };
