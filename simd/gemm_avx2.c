@@ -109,17 +109,19 @@ void ck_sgemm_ukernel_6x16__avx2(size_t kc, const float *a, const float *b, floa
     kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 0, 16, NULL);
 }
 
+/* add[i] (NULL: nothing) is added to row i of the result (a bias; gemm_impl.h). The
+ * switch makes mr and half constants in each call, so no FMA of an absent row is done. */
 #define CK_EDGE_CASE(m)                                                                   \
     case m:                                                                               \
         if (nr <= 8)                                                                      \
-            kernel_6x16(kc, a, b, c, ldc, alpha, beta, m, 1, nr, NULL);                   \
+            kernel_6x16(kc, a, b, c, ldc, alpha, beta, m, 1, nr, add);                    \
         else                                                                              \
-            kernel_6x16(kc, a, b, c, ldc, alpha, beta, m, 0, nr, NULL);                   \
+            kernel_6x16(kc, a, b, c, ldc, alpha, beta, m, 0, nr, add);                    \
         return
 
-void ck_sgemm_ukernel_6x16_part__avx2(size_t kc, const float *a, const float *b, float *c,
-                                      size_t ldc, float alpha, float beta,
-                                      size_t mr, size_t nr)
+void ck_sgemm_ukernel_6x16_add__avx2(size_t kc, const float *a, const float *b, float *c,
+                                     size_t ldc, float alpha, float beta, const float *add,
+                                     size_t mr, size_t nr)
 {
     switch (mr) {
         CK_EDGE_CASE(1);
@@ -129,41 +131,19 @@ void ck_sgemm_ukernel_6x16_part__avx2(size_t kc, const float *a, const float *b,
         CK_EDGE_CASE(5);
     default:
         if (nr <= 8)
-            kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 1, nr, NULL);
-        else if (nr < 16)
-            kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 0, nr, NULL);
-        else
-            kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 0, 16, NULL);
-    }
-}
-
-#define CK_EDGE_CASE_ADD(m)                                                               \
-    case m:                                                                               \
-        if (nr <= 8)                                                                      \
-            kernel_6x16(kc, a, b, c, ldc, alpha, beta, m, 1, nr, add);                    \
-        else                                                                              \
-            kernel_6x16(kc, a, b, c, ldc, alpha, beta, m, 0, nr, add);                    \
-        return
-
-/* The same with add[i] added to row i of the result (a bias; gemm_impl.h). */
-void ck_sgemm_ukernel_6x16_add__avx2(size_t kc, const float *a, const float *b, float *c,
-                                     size_t ldc, float alpha, float beta, const float *add,
-                                     size_t mr, size_t nr)
-{
-    switch (mr) {
-        CK_EDGE_CASE_ADD(1);
-        CK_EDGE_CASE_ADD(2);
-        CK_EDGE_CASE_ADD(3);
-        CK_EDGE_CASE_ADD(4);
-        CK_EDGE_CASE_ADD(5);
-    default:
-        if (nr <= 8)
             kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 1, nr, add);
         else if (nr < 16)
             kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 0, nr, add);
         else
             kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 0, 16, add);
     }
+}
+
+void ck_sgemm_ukernel_6x16_part__avx2(size_t kc, const float *a, const float *b, float *c,
+                                      size_t ldc, float alpha, float beta,
+                                      size_t mr, size_t nr)
+{
+    ck_sgemm_ukernel_6x16_add__avx2(kc, a, b, c, ldc, alpha, beta, NULL, mr, nr);
 }
 
 /* cols[j] is column j of the panel (contiguous along k); bp is kc rows of 16. */

@@ -188,16 +188,6 @@ static int row_blocks(int items, int rows)
     return CK_MAX(1, CK_MIN(rows, ceil_div(MIN_WORK_ITEMS, CK_MAX(items, 1))));
 }
 
-/* Threads a parallel region started here would get (1 without OpenMP). */
-static int max_threads(void)
-{
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
 void ck_dconv_thread_id(int *tid, int *nth)
 {
 #ifdef _OPENMP
@@ -376,7 +366,7 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
     const size_t wblk = (size_t)g.T * g.RL * 8;
     const int nchunk = ceil_div(g.XB, CK_MAX(1, (int)(L1_WEIGHT_BYTES / (nob_max * wblk * sizeof(float)))));
     const long nimg = (long)g.N * g.G;
-    if (nimg >= 4L * max_threads()) {
+    if (nimg >= 4L * ck__max_threads()) {
         const struct img_split sp = {
             .g = &g, .b = &b, .in = x, .out = y,
             .in_img = (size_t)g.Cg * g.H * g.W, .out_img = (size_t)g.Kg * g.P * g.Q,
@@ -520,7 +510,7 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
     const size_t wphase = (size_t)ceil_div(g.T, g.sh * g.sw) * 64; /* as in bwd_piece */
     const int nchunk = ceil_div(g.KB, CK_MAX(1, (int)(L1_WEIGHT_BYTES / (nob_max * wphase * sizeof(float)))));
     const long nimg = (long)g.N * g.G;
-    if (nimg >= 4L * max_threads()) {
+    if (nimg >= 4L * ck__max_threads()) {
         const struct img_split sp = {
             .g = &g, .b = &b, .in = dy, .out = dx,
             .in_img = (size_t)g.Kg * g.P * g.Q, .out_img = (size_t)g.Cg * g.H * g.W,

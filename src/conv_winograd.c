@@ -55,24 +55,6 @@ static size_t plane_stride(size_t floats)
     return (lines | 1) * 16;
 }
 
-static int max_threads(void)
-{
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
-static int thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
 static void plan_init(struct ck_wino_plan *pl, const struct ck_conv_params *p,
                       enum ck_conv_pass pass, enum ck_wino_variant v, int nthr)
 {
@@ -143,7 +125,7 @@ static void plan_init(struct ck_wino_plan *pl, const struct ck_conv_params *p,
 static int plan_for_call(struct ck_wino_plan *pl, const struct ck_conv_params *p,
                          enum ck_conv_pass pass, enum ck_wino_variant v, size_t ws_size)
 {
-    for (int t = max_threads(); t >= 1; t--) {
+    for (int t = ck__max_threads(); t >= 1; t--) {
         plan_init(pl, p, pass, v, t);
         if (pl->total <= ws_size)
             return 1;
@@ -332,7 +314,7 @@ static enum ck_status run_conv(const struct ck_wino_plan *pl, const struct ck_co
             for (int n = 0; n < pl->N; n++)
                 for (int cb = 0; cb < pl->CB; cb++)
                     pack_src(pl, src, g, n, cb, xb);
-            float *V = (float *)(base + pl->off_blk + (size_t)thread_id() * pl->blk_bytes);
+            float *V = (float *)(base + pl->off_blk + (size_t)ck__thread_num() * pl->blk_bytes);
             float *M = V + pl->A2 * pl->vs;
             #pragma omp for schedule(static)
             for (size_t b = 0; b < nblk; b++)
@@ -398,7 +380,7 @@ static size_t ws_size(int v, const struct ck_conv_params *p, enum ck_conv_pass p
     if (check_shape(p, NULL, 0) != CK_OK)
         return 0;
     struct ck_wino_plan pl;
-    plan_init(&pl, p, pass, variant_of(v, p), max_threads());
+    plan_init(&pl, p, pass, variant_of(v, p), ck__max_threads());
     return pl.total;
 }
 

@@ -6,6 +6,10 @@
 
 #include "convkit/backend.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #define CK_COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 #define CK_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define CK_MAX(a, b) ((a) > (b) ? (a) : (b))
@@ -18,6 +22,27 @@
 
 /* Write a formatted one-line message into msg if msg != NULL and msg_len > 0. */
 void ck__msg(char *msg, size_t msg_len, const char *fmt, ...) CK_PRINTF(3, 4);
+
+/* Threads a parallel region started here would get (1 without OpenMP). */
+static inline int ck__max_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+/* This thread's number in the enclosing parallel region (0 outside one, or without
+ * OpenMP). */
+static inline int ck__thread_num(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
 
 /* Backends compiled into the library, each defined in its own src/conv_<name>.c. */
 extern const struct ck_conv_backend ck_backend_naive;

@@ -68,15 +68,6 @@ static enum ck_status check_config(const struct ck_train_config *c, const struct
     return CK_OK;
 }
 
-static int max_threads(void)
-{
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
 /* Point replica net (built sharing nets[0]'s buffers) at worker w's buffers instead:
  * the same layout, so every layer pointer moves by the same offsets. */
 static void replica_buffers_of(struct ck_net *net, const struct ck_net *w)
@@ -123,7 +114,7 @@ enum ck_status ck_trainer_create(const struct ck_model_spec *spec,
     t->spec = *spec;
     t->perm_epoch = -1;
     t->n_replicas = (cfg->batch + cfg->micro_batch - 1) / cfg->micro_batch;
-    t->n_workers = CK_MIN(t->n_replicas, max_threads());
+    t->n_workers = CK_MIN(t->n_replicas, ck__max_threads());
     st = ck_net_build(spec, cfg->micro_batch, backend, &t->nets[0], msg, msg_len);
     for (int r = 1; r < t->n_replicas && st == CK_OK; r++) {
         /* replica r computes its own gradients in worker r % W's buffers */
