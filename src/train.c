@@ -183,13 +183,20 @@ void ck__run_chunk(struct ck_trainer *t, int r, int c, const float *x, const int
 }
 
 /* Chunks c0 .. c0+L-1 on replicas 0 .. L-1: worker w runs replicas w, w+W, ... one after
- * another (they share w's buffers), workers run in parallel. One worker: the region
- * is inactive and the layers' own OpenMP loops use the threads. */
+ * another (they share w's buffers), workers run in parallel. One worker runs outside any
+ * parallel region, so the layers' own OpenMP loops get the threads: inside even an
+ * inactive region their teams would be nested ones, which libgomp starts afresh, thread
+ * creation and all, every time. */
 void ck__run_chunks(struct ck_trainer *t, int c0, int L, const float *x, const int *labels,
                     int n)
 {
     const int W = CK_MIN(t->n_workers, L);
-    #pragma omp parallel for schedule(static) if (W > 1)
+    if (W <= 1) {
+        for (int j = 0; j < L; j++)
+            ck__run_chunk(t, j, c0 + j, x, labels, n);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
     for (int w = 0; w < W; w++)
         for (int j = w; j < L; j += t->n_workers)
             ck__run_chunk(t, j, c0 + j, x, labels, n);
@@ -402,6 +409,21 @@ static int argmax(const float *p, int k)
     return best;
 }
 
+/* Inference forward of chunk c of the batch in t->x on replica c: status, loss sum and
+ * predicted classes into the trainer's per-chunk arrays. */
+static void eval_chunk(struct ck_trainer *t, int c, int n, size_t numel)
+{
+    const int K = t->nets[0]->classes, micro = t->cfg.micro_batch;
+    const int off = c * micro, nc = CK_MIN(micro, n - off);
+    struct ck_net *net = t->nets[c];
+    enum ck_status s = ck_net_forward(net, t->x + (size_t)off * numel, nc, t->labels + off, 0);
+    t->chunk_status[c] = s;
+    t->chunk_loss[c] = s == CK_OK ? net->loss * nc : NAN;
+    const float *p = ck_net_output(net);
+    for (int j = 0; s == CK_OK && j < nc; j++)
+        t->pred[off + j] = argmax(p + (size_t)j * K, K);
+}
+
 enum ck_status ck_trainer_evaluate(struct ck_trainer *t, const struct ck_dataset *d,
                                    double *loss, double *accuracy, long long *confusion)
 {
@@ -433,19 +455,14 @@ enum ck_status ck_trainer_evaluate(struct ck_trainer *t, const struct ck_dataset
             t->idx[j] = (uint32_t)(start + (size_t)j);
         ck_dataset_batch(d, t->idx, n, &t->cfg.norm, NULL, 0, 0, t->x, t->labels);
         const int chunks = (n + micro - 1) / micro, W = CK_MIN(t->n_workers, chunks);
-        #pragma omp parallel for schedule(static) if (W > 1)
-        for (int w = 0; w < W; w++) { /* workers as in ck__run_chunks */
-            for (int c = w; c < chunks; c += t->n_workers) {
-                const int off = c * micro, nc = CK_MIN(micro, n - off);
-                struct ck_net *net = t->nets[c];
-                enum ck_status s = ck_net_forward(net, t->x + (size_t)off * numel, nc,
-                                                  t->labels + off, 0);
-                t->chunk_status[c] = s;
-                t->chunk_loss[c] = s == CK_OK ? net->loss * nc : NAN;
-                const float *p = ck_net_output(net);
-                for (int j = 0; s == CK_OK && j < nc; j++)
-                    t->pred[off + j] = argmax(p + (size_t)j * K, K);
-            }
+        if (W <= 1) /* no region around one worker: see ck__run_chunks */
+            for (int c = 0; c < chunks; c++)
+                eval_chunk(t, c, n, numel);
+        else {
+            #pragma omp parallel for schedule(static)
+            for (int w = 0; w < W; w++) /* workers as in ck__run_chunks */
+                for (int c = w; c < chunks; c += t->n_workers)
+                    eval_chunk(t, c, n, numel);
         }
         for (int c = 0; c < chunks; c++) {
             if (t->chunk_status[c] != CK_OK && st == CK_OK)
