@@ -225,7 +225,7 @@ void ck_sgemm_dot4x3__avx2(size_t kc, const float *const a[4], const float *cons
     __m256 s00 = _mm256_setzero_ps(), s01 = s00, s02 = s00, s10 = s00, s11 = s00, s12 = s00;
     __m256 s20 = s00, s21 = s00, s22 = s00, s30 = s00, s31 = s00, s32 = s00;
     size_t k = 0;
-    for (; k + 16 <= kc; k += 8) {
+    for (; k + 8 <= kc; k += 8) {
         if (!(k & 8)) { /* one line of each of the 7 rows, 1 KiB ahead */
             _mm_prefetch((const char *)(a0 + k + 256), _MM_HINT_T0);
             _mm_prefetch((const char *)(a1 + k + 256), _MM_HINT_T0);
@@ -235,14 +235,6 @@ void ck_sgemm_dot4x3__avx2(size_t kc, const float *const a[4], const float *cons
             _mm_prefetch((const char *)(b1 + k + 256), _MM_HINT_T0);
             _mm_prefetch((const char *)(b2 + k + 256), _MM_HINT_T0);
         }
-        const __m256 vb0 = _mm256_loadu_ps(b0 + k), vb1 = _mm256_loadu_ps(b1 + k);
-        const __m256 vb2 = _mm256_loadu_ps(b2 + k);
-        CK_DOT_ROW(0, CK_LOADU);
-        CK_DOT_ROW(1, CK_LOADU);
-        CK_DOT_ROW(2, CK_LOADU);
-        CK_DOT_ROW(3, CK_LOADU);
-    }
-    for (; k + 8 <= kc; k += 8) {
         const __m256 vb0 = _mm256_loadu_ps(b0 + k), vb1 = _mm256_loadu_ps(b1 + k);
         const __m256 vb2 = _mm256_loadu_ps(b2 + k);
         CK_DOT_ROW(0, CK_LOADU);

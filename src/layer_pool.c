@@ -107,10 +107,6 @@ static int first_max4(float a, float b, float c, float d)
     return k;
 }
 
-/* One (n, c) plane: x is (H,W), y is (P,Q) with 2P <= H, 2Q <= W. Branch-free for
- * data without NaN (an unpredictable branch per window was most of the time): with no
- * NaN, "b > m ? b : m" in window order is the first maximum. A plane that holds a NaN
- * is redone with first_max4. Returns nothing; y is exact either way. */
 /* lo = 0: ck__act_forward's ReLU (v < 0 ? 0 : v; NaN stays NaN); lo = -inf: v itself.
  * One select, no branch (a branch on the ReLU flag made GCC branch per value). */
 static float clamp_below(float lo, float v)
@@ -118,6 +114,11 @@ static float clamp_below(float lo, float v)
     return v < lo ? lo : v;
 }
 
+/* One (n, c) plane: x is (H,W), y is (P,Q) with 2P <= H, 2Q <= W. Branch-free for
+ * data without NaN (an unpredictable branch per window was most of the time): with no
+ * NaN, "b > m ? b : m" in window order is the first maximum. A plane that holds a NaN
+ * is redone with first_max4. relu: the values pass through clamp_below(0, v) first
+ * (the fused ReLU). */
 static void max2x2_forward(const float *x, int W, float *y, int P, int Q, int relu)
 {
     const float lo = relu ? 0.0f : -INFINITY;
