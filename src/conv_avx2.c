@@ -20,10 +20,6 @@
 #ifdef CONVKIT_HAVE_AVX2
 #include "conv_avx2.h"
 #endif
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 static int ceil_div(int a, int b)
 {
     return (a + b - 1) / b;

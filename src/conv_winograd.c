@@ -19,10 +19,6 @@
  */
 #include <stdint.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "conv_winograd.h"
 #include "internal.h"
 #include "winograd.h"

@@ -109,8 +109,9 @@ static int grad_in_output(const struct ck_net *net, int i)
 /* Lay out the arenas: outputs stacked in acts; output gradients alternate between two
  * slots of act_grads (layer i's backward reads its dy and writes layer i-1's, which is
  * in the other slot; a dy is dead once its layer's backward ran). A layer that reuses
- * its input shares the input's slice and slot. Offsets in floats, -1 slot: none. */
-static void plan_arenas(struct ck_net *net, size_t *act_off, int *slot)
+ * its input shares the input's slice and slot. Offsets in floats, -1 slot: none.
+ * Returns where slot 1 starts in act_grads. */
+static size_t plan_arenas(struct ck_net *net, size_t *act_off, int *slot)
 {
     size_t slot_len[2] = {0, 0};
     net->acts_len = 0;
@@ -131,19 +132,19 @@ static void plan_arenas(struct ck_net *net, size_t *act_off, int *slot)
         slot_len[slot[i]] = CK_MAX(slot_len[slot[i]], len);
     }
     net->act_grads_len = slot_len[0] + slot_len[1];
-    act_off[net->n_layers] = slot_len[0]; /* where slot 1 starts */
+    return slot_len[0];
 }
 
 /* Allocate the arenas (those not borrowed from owner) and point every layer into them. */
 static enum ck_status make_arenas(struct ck_net *net, const struct ck_net *owner)
 {
-    size_t act_off[CK_MODEL_MAX_LAYERS + 2];
+    size_t act_off[CK_MODEL_MAX_LAYERS + 1];
     int slot[CK_MODEL_MAX_LAYERS + 1];
     for (int i = 0; i < net->n_layers; i++) {
         net->params_len += round16(net->layers[i].n_params);
         net->n_params += net->layers[i].n_params;
     }
-    plan_arenas(net, act_off, slot);
+    const size_t slot1 = plan_arenas(net, act_off, slot);
     net->ws_size = max_workspace(net);
     int ok = 1;
     net->grads = zalloc_floats(net->params_len, &ok);
@@ -171,7 +172,7 @@ static enum ck_status make_arenas(struct ck_net *net, const struct ck_net *owner
         l->grads = net->grads + po;
         po += round16(l->n_params);
         l->y = net->acts + act_off[i];
-        l->dy = slot[i] < 0 ? l->y : net->act_grads + (slot[i] ? act_off[net->n_layers] : 0);
+        l->dy = slot[i] < 0 ? l->y : net->act_grads + (slot[i] ? slot1 : 0);
         l->x = i > 0 ? net->layers[i - 1].y : NULL;
         l->dx = i > 0 ? net->layers[i - 1].dy : NULL;
     }
