@@ -5,9 +5,11 @@
  * (NOB*UR <= 12), kept in ymm registers over the whole reduction: per reduction channel
  * NOB weight loads and UR broadcasts feed NOB*UR FMAs. Every (NOB, UR) pair is a
  * separate function generated from one always-inline template, so the compiler sees
- * constant trip counts, unrolls fully and keeps the accumulators in registers. Tiles
- * follow the pixels across row ends (a tile may cover the last pixels of one row and the
- * first of the next). It does no layout conversion, no bounds checks and no threading.
+ * constant trip counts, unrolls fully and keeps the accumulators in registers; blocked
+ * input at stride 1 or 2 and strided output (backward-data) get variants with constant
+ * pixel offsets. Tiles follow the pixels across row ends (a tile may cover the last
+ * pixels of one row and the first of the next). It does no layout conversion, no bounds
+ * checks and no threading.
  */
 #include <immintrin.h>
 
@@ -47,14 +49,16 @@ CK_INLINE void fma_channel(__m256 acc[4][12], const float *w, const float *s,
 }
 
 /* One tile of UR pixels starting at src/dst (already offset to the tile's pixel 0).
- * FAST: blocked input read at stride 1 (blk_len 8, src_ch 1, src_pix 8, dst_pix 8), so
- * the pixel offsets are compile-time constants. WRAP: pixels j >= n1 lie on the next
- * row, sjump/djump floats further on than a straight continuation of the row. */
+ * SP != 0: blocked input read at src_pix == SP (8: stride 1, 16: stride 2) with blk_len
+ * 8 and src_ch 1, so the pixel offsets are compile-time constants; SP == 0 reads
+ * src_pix, src_ch and blk_len from the job. DP != 0 is dst_pix as a constant (else the
+ * job's). WRAP: pixels j >= n1 lie on the next row, sjump/djump floats further on than a
+ * straight continuation of the row. */
 CK_INLINE void row_tile(const struct ck_dconv_row *a, const float *src, float *dst, int n1,
                         ptrdiff_t sjump, ptrdiff_t djump, const int NOB, const int UR,
-                        const int FAST, const int WRAP)
+                        const int SP, const int DP, const int WRAP)
 {
-    const ptrdiff_t sp = FAST ? 8 : a->src_pix, dp = FAST ? 8 : a->dst_pix;
+    const ptrdiff_t sp = SP ? SP : a->src_pix, dp = DP ? DP : a->dst_pix;
     ptrdiff_t so[12], dof[12];
 #pragma GCC unroll 12
     for (int j = 0; j < UR; j++) {
@@ -78,7 +82,7 @@ CK_INLINE void row_tile(const struct ck_dconv_row *a, const float *src, float *d
         for (int t = 0; t < a->ntap; t++) {
             const float *s = src_b + a->tap_src[t];
             const float *w = w_b + a->tap_w[t] * w_ch;
-            if (FAST) {
+            if (SP) {
                 /* blocked input: the 8 channels of a pixel are adjacent */
 #pragma GCC unroll 8
                 for (int ch = 0; ch < 8; ch++)
@@ -96,35 +100,38 @@ CK_INLINE void row_tile(const struct ck_dconv_row *a, const float *src, float *d
             _mm256_storeu_ps(dst + ob * a->dst_ob + dof[j], acc[ob][j]);
 }
 
-/* fast_*: FAST straight tiles of any width; wrap_*: FAST full-width tiles spanning two
- * rows; gen_*: everything else (strided or flat input), straight or spanning. */
+/* Families of tiles by (SP, DP) (see row_tile): f88 (stride 1), f168 (forward stride 2:
+ * input pixels 16 floats apart), f80 (backward-data stride > 1: output pixels sw*8
+ * apart), gen (everything else: strided or flat input). Each has straight tiles of any
+ * width (s_) and full-width tiles spanning two rows (w_); gen's straight tiles also span. */
 typedef void (*row_fn)(const struct ck_dconv_row *, const float *, float *, int, ptrdiff_t,
                        ptrdiff_t);
 
-#define ROW_FN(nob, ur)                                                                   \
-    static void fast_##nob##x##ur(const struct ck_dconv_row *a, const float *src,        \
-                                  float *dst, int n1, ptrdiff_t sj, ptrdiff_t dj)        \
+#define ROW_FN(fam, sp, dp, wrap, nob, ur)                                                \
+    static void fam##_##nob##x##ur(const struct ck_dconv_row *a, const float *src,       \
+                                   float *dst, int n1, ptrdiff_t sj, ptrdiff_t dj)       \
     {                                                                                     \
-        row_tile(a, src, dst, n1, sj, dj, nob, ur, 1, 0);                                 \
-    }                                                                                     \
-    static void gen_##nob##x##ur(const struct ck_dconv_row *a, const float *src,         \
-                                 float *dst, int n1, ptrdiff_t sj, ptrdiff_t dj)         \
-    {                                                                                     \
-        row_tile(a, src, dst, n1, sj, dj, nob, ur, 0, 1);                                 \
+        row_tile(a, src, dst, n1, sj, dj, nob, ur, sp, dp, wrap);                         \
     }
-ROW_FN(1, 1) ROW_FN(1, 2) ROW_FN(1, 3) ROW_FN(1, 4) ROW_FN(1, 5) ROW_FN(1, 6)
-ROW_FN(1, 7) ROW_FN(1, 8) ROW_FN(1, 9) ROW_FN(1, 10) ROW_FN(1, 11) ROW_FN(1, 12)
-ROW_FN(2, 1) ROW_FN(2, 2) ROW_FN(2, 3) ROW_FN(2, 4) ROW_FN(2, 5) ROW_FN(2, 6)
-ROW_FN(3, 1) ROW_FN(3, 2) ROW_FN(3, 3) ROW_FN(3, 4)
-ROW_FN(4, 1) ROW_FN(4, 2) ROW_FN(4, 3)
-
-#define WRAP_FN(nob, ur)                                                                  \
-    static void wrap_##nob##x##ur(const struct ck_dconv_row *a, const float *src,        \
-                                  float *dst, int n1, ptrdiff_t sj, ptrdiff_t dj)        \
-    {                                                                                     \
-        row_tile(a, src, dst, n1, sj, dj, nob, ur, 1, 1);                                 \
-    }
-WRAP_FN(1, 12) WRAP_FN(2, 6) WRAP_FN(3, 4) WRAP_FN(4, 3)
+#define ROW_FNS(fam, sp, dp, wrap)                                                        \
+    ROW_FN(fam, sp, dp, wrap, 1, 1) ROW_FN(fam, sp, dp, wrap, 1, 2)                       \
+    ROW_FN(fam, sp, dp, wrap, 1, 3) ROW_FN(fam, sp, dp, wrap, 1, 4)                       \
+    ROW_FN(fam, sp, dp, wrap, 1, 5) ROW_FN(fam, sp, dp, wrap, 1, 6)                       \
+    ROW_FN(fam, sp, dp, wrap, 1, 7) ROW_FN(fam, sp, dp, wrap, 1, 8)                       \
+    ROW_FN(fam, sp, dp, wrap, 1, 9) ROW_FN(fam, sp, dp, wrap, 1, 10)                      \
+    ROW_FN(fam, sp, dp, wrap, 1, 11) ROW_FN(fam, sp, dp, wrap, 1, 12)                     \
+    ROW_FN(fam, sp, dp, wrap, 2, 1) ROW_FN(fam, sp, dp, wrap, 2, 2)                       \
+    ROW_FN(fam, sp, dp, wrap, 2, 3) ROW_FN(fam, sp, dp, wrap, 2, 4)                       \
+    ROW_FN(fam, sp, dp, wrap, 2, 5) ROW_FN(fam, sp, dp, wrap, 2, 6)                       \
+    ROW_FN(fam, sp, dp, wrap, 3, 1) ROW_FN(fam, sp, dp, wrap, 3, 2)                       \
+    ROW_FN(fam, sp, dp, wrap, 3, 3) ROW_FN(fam, sp, dp, wrap, 3, 4)                       \
+    ROW_FN(fam, sp, dp, wrap, 4, 1) ROW_FN(fam, sp, dp, wrap, 4, 2)                       \
+    ROW_FN(fam, sp, dp, wrap, 4, 3)
+#define WRAP_FNS(fam, sp, dp)                                                             \
+    ROW_FN(fam, sp, dp, 1, 1, 12) ROW_FN(fam, sp, dp, 1, 2, 6) ROW_FN(fam, sp, dp, 1, 3, 4) \
+    ROW_FN(fam, sp, dp, 1, 4, 3)
+ROW_FNS(s88, 8, 8, 0) ROW_FNS(s168, 16, 8, 0) ROW_FNS(s80, 8, 0, 0) ROW_FNS(gen, 0, 0, 1)
+WRAP_FNS(w88, 8, 8) WRAP_FNS(w168, 16, 8) WRAP_FNS(w80, 8, 0)
 
 /* [nob-1][ur-1]; NULL where nob*ur > 12 (never used). */
 #define ROW_TABLE(pre)                                                                    \
@@ -135,14 +142,22 @@ WRAP_FN(1, 12) WRAP_FN(2, 6) WRAP_FN(3, 4) WRAP_FN(4, 3)
         {pre##3x1, pre##3x2, pre##3x3, pre##3x4},                                         \
         {pre##4x1, pre##4x2, pre##4x3},                                                   \
     }
-static const row_fn fast_fns[4][12] = ROW_TABLE(fast_);
-static const row_fn gen_fns[4][12] = ROW_TABLE(gen_);
-static const row_fn wrap_fns[4] = {wrap_1x12, wrap_2x6, wrap_3x4, wrap_4x3};
+#define WRAP_TABLE(pre) {pre##1x12, pre##2x6, pre##3x4, pre##4x3}
+/* [family][nob-1][ur-1] and [family][nob-1]; family 3 is gen */
+static const row_fn straight_fns[4][4][12] = {ROW_TABLE(s88_), ROW_TABLE(s168_),
+                                              ROW_TABLE(s80_), ROW_TABLE(gen_)};
+static const row_fn wrap_fns[4][4] = {WRAP_TABLE(w88_), WRAP_TABLE(w168_), WRAP_TABLE(w80_),
+                                      WRAP_TABLE(gen_)};
 
 void ck_dconv_row__avx2(const struct ck_dconv_row *a)
 {
     const int nob = a->nob, ur = CK_DCONV_UR(nob), npix = a->npix;
-    const int fast = a->blk_len == 8 && a->src_ch == 1 && a->src_pix == 8 && a->dst_pix == 8;
+    const int blk8 = a->blk_len == 8 && a->src_ch == 1;
+    const int fam = !blk8 ? 3
+                    : a->src_pix == 8 && a->dst_pix == 8 ? 0
+                    : a->src_pix == 16 && a->dst_pix == 8 ? 1
+                    : a->src_pix == 8 ? 2 : 3;
+    const row_fn *straight = straight_fns[fam][nob - 1];
     const ptrdiff_t sjump = a->src_row - npix * a->src_pix;
     const ptrdiff_t djump = a->dst_row - npix * a->dst_pix;
     const long total = (long)a->nrow * npix, ntile = (total + ur - 1) / ur;
@@ -164,12 +179,12 @@ void ck_dconv_row__avx2(const struct ck_dconv_row *a)
         const int left = npix - j;
         int n = (int)(total - done < ur ? total - done : ur);
         if (n <= left) { /* straight tile */
-            (fast ? fast_fns : gen_fns)[nob - 1][n - 1](a, s, d, n, 0, 0);
+            straight[n - 1](a, s, d, n, 0, 0);
         } else if (n == ur && n - left <= npix) { /* full tile over two rows */
-            (fast ? wrap_fns[nob - 1] : gen_fns[nob - 1][n - 1])(a, s, d, left, sjump, djump);
+            wrap_fns[fam][nob - 1](a, s, d, left, sjump, djump);
         } else { /* the row's rest as a narrow straight tile */
             n = left;
-            (fast ? fast_fns : gen_fns)[nob - 1][n - 1](a, s, d, n, 0, 0);
+            straight[n - 1](a, s, d, n, 0, 0);
         }
         done += n, j += n;
         while (j >= npix)

@@ -393,8 +393,8 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
  * dx[h][w] gathers dy[p][q] * w[r][s] over taps with h + pt = p*sh + r*dh (same for
  * columns). Input rows h with (h + pt) % sh == rho and columns with (w + pl) % sw == phi
  * see the same taps ("phase" rho*sw + phi) at fixed offsets from dy pixel
- * ((h + pt) / sh, (w + pl) / sw); one kernel call computes one row of one column phase,
- * its pixels sw apart in dx and adjacent in dy. dy is zero padded so that taps falling
+ * ((h + pt) / sh, (w + pl) / sw); one kernel call computes one phase: its rows sh apart
+ * and its pixels sw apart in dx, both adjacent in dy. dy is zero padded so that taps falling
  * outside [0,P) x [0,Q) read zeros. Work split as in the forward: per image-group (dy
  * copied by the thread that consumes it) with >= 4 of them per thread, else per (image,
  * group, NOB input blocks, block of input rows) after copying dy up front. */
@@ -432,9 +432,15 @@ static void bwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs 
             ck_dconv_row__avx2(&job);
             continue;
         }
-        job.nrow = 1;
-        for (int h = h0; h < h1; h++) {
-            const int rho = (h + g->pt) % g->sh, hb = (h + g->pt) / g->sh;
+        /* one call per phase: the rows h0 <= h < h1 of row phase rho (sh apart in dx,
+         * adjacent in dy), the pixels of column phase phi */
+        job.src_row = row8, job.dst_row = (ptrdiff_t)g->sh * g->W * 8;
+        for (int rho = 0; rho < g->sh; rho++) {
+            const int h = h0 + ((rho - (h0 + g->pt) % g->sh) % g->sh + g->sh) % g->sh;
+            if (h >= h1)
+                continue;
+            const int hb = (h + g->pt) / g->sh;
+            job.nrow = (h1 - 1 - h) / g->sh + 1;
             for (int phi = 0; phi < g->sw; phi++) {
                 const int w0 = ((phi - g->pl) % g->sw + g->sw) % g->sw;
                 if (w0 >= g->W)
