@@ -3,8 +3,8 @@
  *
  * The heuristic's order comes from convkit-bench on the project machine (see the README's
  * benchmark section): Winograd F(4x4,3x3) beats every direct method on 3x3 stride-1
- * layers with enough channels; im2col+GEMM wins the backward-data pass of 1x1 stride-1
- * and first layers; the AVX2 direct backend beats im2col+GEMM almost everywhere else;
+ * layers with enough channels; im2col+GEMM wins the backward-data pass of first layers
+ * and of 1x1 stride-1 layers on images above 16x16; the AVX2 direct backend beats im2col+GEMM almost everywhere else;
  * im2col is the portable fallback; naive only if nothing else runs.
  * Measuring (ck_auto_tune) is explicit and fills the wisdom table. Does not itself
  * compute any convolution.
@@ -109,24 +109,30 @@ static void heuristic(const struct ck_conv_params *p, enum ck_conv_pass pass,
             return;
         }
     }
-    /* Measured on the project machine (scripts/readme-figures.sh, README): backward-data
-     * goes to im2col for 1x1 stride-1 layers (one plain GEMM, no col2im; it won 13 of
-     * the sweep's 19 such layers) and for layers with fewer than 8 input channels per
-     * group, whose 8-wide channel blocks the direct kernel would mostly waste (a first
-     * layer: 25% of peak against im2col's 40%). Forward and backward-weights of 1x1
-     * layers stay on the direct kernel, which won most of them. */
+    /* Measured on the project machine (docs/bench/sweep.md, 2026-11-25): backward-data
+     * goes to im2col for layers with fewer than 8 input channels per group, whose 8-wide
+     * channel blocks the direct kernel would mostly waste (im2col won all 40 such layers
+     * with batch >= 8 that are not 1x1 stride-1, by 1.6x or more), and for 1x1 stride-1
+     * layers on images above 16x16 with >= 8 channels (one plain GEMM, no col2im: it won
+     * or tied 6 of 9 at 1 thread). The direct kernel's in-place 1x1 path wins the smaller
+     * images (all 5 at 16x16 or less, by 19-69%) and the 1x1 layers with < 8 channels
+     * (all 3, 1.4-2.7x). Forward and backward-weights of 1x1 layers stay direct. */
     const int pointwise = p->R == 1 && p->S == 1 && p->stride_h == 1 && p->stride_w == 1 &&
                           p->pad_top == 0 && p->pad_left == 0 && p->pad_bottom == 0 &&
                           p->pad_right == 0;
-    if (pass == CK_PASS_BACKWARD_DATA && (pointwise || cg < 8)) {
+    const int big_pointwise = pointwise && cg >= 8 && (long long)p->H * p->W > 256;
+    if (pass == CK_PASS_BACKWARD_DATA && (big_pointwise || (!pointwise && cg < 8))) {
         static const char *const g[] = {"im2col"};
         if ((out->backend = first_supporting(g, 1, p, pass))) {
-            ck__msg(out->reason, sizeof out->reason,
-                    pointwise ? "heuristic: backward-data of a 1x1 stride-1 layer is one "
-                                "packed GEMM, no col2im"
-                              : "heuristic: backward-data with %d input channels per group: "
-                                "the GEMM keeps its tiles full, the direct kernel's 8-wide "
-                                "channel blocks would be mostly empty", cg);
+            if (big_pointwise)
+                ck__msg(out->reason, sizeof out->reason,
+                        "heuristic: backward-data of a 1x1 stride-1 layer on %dx%d images is "
+                        "one packed GEMM, no col2im", p->H, p->W);
+            else
+                ck__msg(out->reason, sizeof out->reason,
+                        "heuristic: backward-data with %d input channels per group: the GEMM "
+                        "keeps its tiles full, the direct kernel's 8-wide channel blocks would "
+                        "be mostly empty", cg);
             return;
         }
     }

@@ -67,13 +67,22 @@ Test(autotune, heuristic_prefers_winograd_then_avx2_then_im2col)
     p = problem("mb8ic32ih16oc64kh3sh2ph1");
     cr_assert_eq(ck_auto_choose(&p, CK_PASS_FORWARD, &c), CK_OK);
     cr_expect_str_eq(c.backend->name, avx2_runs ? "avx2" : "im2col");
-    /* 1x1 stride 1: backward-data is one GEMM (im2col); forward and weights stay direct */
-    p = problem("mb8ic64ih14oc32kh1");
+    /* 1x1 stride 1 on images above 16x16: backward-data is one GEMM (im2col); forward
+     * and weights stay direct */
+    p = problem("mb8ic64ih28oc32kh1");
     cr_assert_eq(ck_auto_choose(&p, CK_PASS_BACKWARD_DATA, &c), CK_OK);
     cr_expect_str_eq(c.backend->name, "im2col");
     cr_assert_eq(ck_auto_choose(&p, CK_PASS_FORWARD, &c), CK_OK);
     cr_expect_str_eq(c.backend->name, avx2_runs ? "avx2" : "im2col");
     cr_assert_eq(ck_auto_choose(&p, CK_PASS_BACKWARD_WEIGHTS, &c), CK_OK);
+    cr_expect_str_eq(c.backend->name, avx2_runs ? "avx2" : "im2col");
+    /* 1x1 stride 1 on 16x16 or smaller images, or with < 8 channels: the direct
+     * kernel's in-place 1x1 path in every pass */
+    p = problem("mb8ic64ih14oc32kh1");
+    cr_assert_eq(ck_auto_choose(&p, CK_PASS_BACKWARD_DATA, &c), CK_OK);
+    cr_expect_str_eq(c.backend->name, avx2_runs ? "avx2" : "im2col");
+    p = problem("mb8ic3ih32oc32kh1");
+    cr_assert_eq(ck_auto_choose(&p, CK_PASS_BACKWARD_DATA, &c), CK_OK);
     cr_expect_str_eq(c.backend->name, avx2_runs ? "avx2" : "im2col");
     /* stride 2: not a plain GEMM, so the direct kernel in every pass */
     p = problem("mb8ic64ih14oc32kh1sh2");
