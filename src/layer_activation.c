@@ -21,7 +21,9 @@ static float sigmoidf(float x)
     return e / (1.0f + e);
 }
 
-void ck__act_forward(enum ck_activation act, float alpha, const float *x, float *y, size_t n)
+/* y[0..n) = act(x[0..n)) on one thread. */
+static void act_forward_span(enum ck_activation act, float alpha, const float *x, float *y,
+                             size_t n)
 {
     switch (act) {
     case CK_ACT_RELU:
@@ -48,7 +50,9 @@ void ck__act_forward(enum ck_activation act, float alpha, const float *x, float 
     }
 }
 
-void ck__act_backward(enum ck_activation act, float alpha, const float *y, float *g, size_t n)
+/* g[0..n) *= act'(from y[0..n)) on one thread. */
+static void act_backward_span(enum ck_activation act, float alpha, const float *y, float *g,
+                              size_t n)
 {
     switch (act) {
     case CK_ACT_RELU:
@@ -70,6 +74,30 @@ void ck__act_backward(enum ck_activation act, float alpha, const float *y, float
     case CK_ACT_NONE:
     case CK_ACT_COUNT:
         break;
+    }
+}
+
+/* Element-wise, so the threads split the values in blocks and nothing depends on how
+ * many there are; small arrays stay on the calling thread. */
+enum { ACT_BLOCK = 16384 };
+
+void ck__act_forward(enum ck_activation act, float alpha, const float *x, float *y, size_t n)
+{
+    const long long nb = (long long)((n + ACT_BLOCK - 1) / ACT_BLOCK);
+    #pragma omp parallel for schedule(static) if (nb >= 4)
+    for (long long b = 0; b < nb; b++) {
+        const size_t lo = (size_t)b * ACT_BLOCK;
+        act_forward_span(act, alpha, x + lo, y + lo, CK_MIN((size_t)ACT_BLOCK, n - lo));
+    }
+}
+
+void ck__act_backward(enum ck_activation act, float alpha, const float *y, float *g, size_t n)
+{
+    const long long nb = (long long)((n + ACT_BLOCK - 1) / ACT_BLOCK);
+    #pragma omp parallel for schedule(static) if (nb >= 4)
+    for (long long b = 0; b < nb; b++) {
+        const size_t lo = (size_t)b * ACT_BLOCK;
+        act_backward_span(act, alpha, y + lo, g + lo, CK_MIN((size_t)ACT_BLOCK, n - lo));
     }
 }
 
