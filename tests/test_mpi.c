@@ -164,6 +164,27 @@ Test(mpi, two_ranks_give_the_single_process_bits)
     cr_expect_eq(strchr(strchr(b, '\n') + 1, '\n')[1], '\0', "%s", b);
 }
 
+Test(mpi, default_micro_batch_gives_every_rank_a_chunk)
+{
+    NEED_MPI();
+    /* batch 24 and no --micro-batch: one process runs one chunk of 24; two ranks default
+     * to chunks of 12 (one each) and name the micro-batch that gives one process their bits */
+    struct ckt_run *r = train(2, "--model", TINY, "--dataset", "synthetic", "--batch", "24",
+                              "--epochs", "1", "--steps", "3", "--checkpoint", P("two.ck"), NULL);
+    expect_ok(r, "mpirun -np 2, default micro-batch");
+    cr_expect_not_null(strstr(r->out, "batch 24 (micro-batch 12)"), "%s", r->out);
+    cr_expect_not_null(strstr(r->out, "the 2 micro-batches of a batch (one process gives the "
+                                      "same bits with --micro-batch 12)"), "%s", r->out);
+    expect_ok(train(0, "--model", TINY, "--dataset", "synthetic", "--batch", "24", "--epochs",
+                    "1", "--steps", "3", "--micro-batch", "12", "--checkpoint", P("one.ck"), NULL),
+              "one process, --micro-batch 12");
+    expect_same_file(P("one.ck"), P("two.ck"));
+    r = train(0, "--model", TINY, "--dataset", "synthetic", "--batch", "24", "--epochs", "1",
+              "--steps", "1", NULL);
+    expect_ok(r, "one process, default micro-batch");
+    cr_expect_not_null(strstr(r->out, "batch 24 (micro-batch 24)"), "%s", r->out);
+}
+
 Test(mpi, a_rank_with_different_weights_is_caught)
 {
     NEED_MPI();
