@@ -77,28 +77,31 @@ static void act_backward_span(enum ck_activation act, float alpha, const float *
     }
 }
 
-/* Element-wise, so the threads split the values in blocks and nothing depends on how
- * many there are; small arrays stay on the calling thread. */
+/* span over [0, n) in blocks split among the threads. Element-wise, so nothing depends on
+ * how many threads there are; small arrays stay on the calling thread. */
+typedef void act_span_fn(enum ck_activation act, float alpha, const float *in, float *out,
+                         size_t n);
 enum { ACT_BLOCK = 16384 };
 
-void ck__act_forward(enum ck_activation act, float alpha, const float *x, float *y, size_t n)
+static void over_blocks(act_span_fn *span, enum ck_activation act, float alpha,
+                        const float *in, float *out, size_t n)
 {
     const long long nb = (long long)((n + ACT_BLOCK - 1) / ACT_BLOCK);
     #pragma omp parallel for schedule(static) if (nb >= 4)
     for (long long b = 0; b < nb; b++) {
         const size_t lo = (size_t)b * ACT_BLOCK;
-        act_forward_span(act, alpha, x + lo, y + lo, CK_MIN((size_t)ACT_BLOCK, n - lo));
+        span(act, alpha, in + lo, out + lo, CK_MIN((size_t)ACT_BLOCK, n - lo));
     }
+}
+
+void ck__act_forward(enum ck_activation act, float alpha, const float *x, float *y, size_t n)
+{
+    over_blocks(act_forward_span, act, alpha, x, y, n);
 }
 
 void ck__act_backward(enum ck_activation act, float alpha, const float *y, float *g, size_t n)
 {
-    const long long nb = (long long)((n + ACT_BLOCK - 1) / ACT_BLOCK);
-    #pragma omp parallel for schedule(static) if (nb >= 4)
-    for (long long b = 0; b < nb; b++) {
-        const size_t lo = (size_t)b * ACT_BLOCK;
-        act_backward_span(act, alpha, y + lo, g + lo, CK_MIN((size_t)ACT_BLOCK, n - lo));
-    }
+    over_blocks(act_backward_span, act, alpha, y, g, n);
 }
 
 static enum ck_activation act_of(const struct ck_layer *l)
