@@ -452,6 +452,7 @@ static void bwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs 
                 job.npix = (g->W - 1 - w0) / g->sw + 1;
                 job.src = dy_n + (size_t)(hb + g->dpt) * row8 + (size_t)(wb0 + g->dpl) * 8;
                 job.dst = dxb + ((size_t)h * g->W + w0) * 8;
+                pf_take(pf, &job);
                 ck_dconv_row__avx2(&job);
             }
         }
@@ -517,7 +518,8 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
             .g = &g, .b = &b, .in = dy, .out = dx,
             .in_img = (size_t)g.Kg * g.P * g.Q, .out_img = (size_t)g.Cg * g.H * g.W,
             .in_slots = b.dy, .out_slots = b.out, .in_slot = g.KB * dyplane,
-            .out_slot = g.CB * hw8, .ncalls = ngrp * nchunk, .image = bwd_image,
+            .out_slot = g.CB * hw8, .ncalls = ngrp * nchunk * g.sh * g.sw,
+            .image = bwd_image,
         };
         split_images(&sp, nimg);
         return CK_OK;
