@@ -13,7 +13,8 @@
  *   backward-weights dU[xi][k][c] = sum over tiles of (A dy A^T)[xi][k] * (B^T x B)[xi][c]
  *                    (the adjoint of forward, tile by tile), dw = G^T dU G; tiles are
  *                    transformed a block at a time, then summed in tile order.
- * Threads own whole tile blocks (forward, backward-data) or, in the weights pass, tiles to
+ * Threads own equal tile ranges (forward, backward-data: whole images, which the owner
+ * packs itself, when the thread count divides N) or, in the weights pass, tiles to
  * transform and then (point, 16 columns) pieces of dU: no atomics, and no result depends
  * on the thread count.
  */
@@ -97,13 +98,12 @@ static void plan_init(struct ck_wino_plan *pl, const struct ck_conv_params *p,
         pl->total = pl->off_blk + pl->blk_bytes;
         return;
     }
-    /* forward / backward-data: per-thread blocks of Tb tiles (a multiple of MR), as
-     * many blocks as keeps every thread equally busy */
+    /* forward / backward-data: each thread owns an equal range of tiles (whole images
+     * when nthr divides N) and runs it in blocks of at most Tb tiles (a multiple of MR) */
     size_t tb_max = BLOCK_BYTES / per_tile / MR * MR;
     tb_max = CK_MAX((size_t)MR, CK_MIN(tb_max, (size_t)MAX_TB));
-    size_t nblk = (pl->tiles + tb_max - 1) / tb_max;
-    nblk = (nblk + nthr - 1) / nthr * nthr;
-    size_t tb = (pl->tiles + nblk - 1) / nblk;
+    const size_t per_thr = (pl->tiles + nthr - 1) / nthr;
+    const size_t nblk = (per_thr + tb_max - 1) / tb_max, tb = (per_thr + nblk - 1) / nblk;
     pl->Tb = (int)CK_MAX((size_t)MR, (tb + MR - 1) / MR * MR);
     pl->vs = plane_stride((size_t)pl->Tb * pl->Cp), pl->ms = plane_stride((size_t)pl->Tb * pl->Kp);
     pl->u_floats = (size_t)pl->G * pl->A2 * pl->Kp * pl->Cp;
@@ -127,6 +127,16 @@ static int plan_for_call(struct ck_wino_plan *pl, const struct ck_conv_params *p
             return 1;
     }
     return 0;
+}
+
+/* Threads in the current team (1 without OpenMP). */
+static int team_size(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
 }
 
 /* Tile t of the batch: image n, tile row th, tile column tw. */
@@ -245,14 +255,15 @@ static void pack_src(const struct ck_wino_plan *pl, const float *src, int g, int
                    xb + ((size_t)n * pl->CB + cb) * pl->Hb * pl->Wb * L, pl->Hb, pl->Wb);
 }
 
-/* Block b: transform its tiles into V, multiply by U into M, transform M into dst. */
-static void conv_block(const struct ck_wino_plan *pl, size_t b, const float *xb, const float *U,
-                       const float *bias, float *dst, int g, float *V, float *M)
+/* Tiles [t0, t0 + nt), nt <= Tb: transform them into V, multiply by U into M, transform
+ * M into dst. Each tile's result depends on that tile alone (not on the block). */
+static void conv_block(const struct ck_wino_plan *pl, size_t t0, int nt, const float *xb,
+                       const float *U, const float *bias, float *dst, int g, float *V, float *M)
 {
     const struct ck_wino_kernels *kn = pl->kern;
-    const size_t t0 = b * pl->Tb, plane = (size_t)pl->Hb * pl->Wb * L;
-    const int nt = (int)CK_MIN((size_t)pl->Tb, pl->tiles - t0);
-    for (int t = 0; t < pl->Tb; t++) {
+    const size_t plane = (size_t)pl->Hb * pl->Wb * L;
+    const int rows_mr = (nt + MR - 1) / MR * MR;
+    for (int t = 0; t < rows_mr; t++) {
         if (t >= nt) { /* rows past the last tile: zeros, never stored */
             for (int xi = 0; xi < pl->A2; xi++)
                 memset(V + xi * pl->vs + (size_t)t * pl->Cp, 0, pl->Cp * sizeof(float));
@@ -271,7 +282,7 @@ static void conv_block(const struct ck_wino_plan *pl, size_t b, const float *xb,
         float *M_x = M + xi * pl->ms;
         for (int k0 = 0; k0 < pl->Kp; k0 += NR) {
             const int nr = CK_MIN(NR, pl->Kp - k0);
-            for (int t = 0; t < pl->Tb; t += MR)
+            for (int t = 0; t < rows_mr; t += MR)
                 kn->gemm(pl->Cp, V_x + (size_t)t * pl->Cp, pl->Cp, 1, U_x + (size_t)k0 * pl->Cp,
                          nr, M_x + (size_t)t * pl->Kp + k0, pl->Kp, nr, 0);
         }
@@ -291,7 +302,28 @@ static void conv_block(const struct ck_wino_plan *pl, size_t b, const float *xb,
     }
 }
 
-/* dst = Winograd convolution of src (forward: x -> y with bias; backward-data: dy -> dx). */
+/* Tiles [lo, hi) in blocks of at most Tb; with own, this thread also packs the images
+ * the range touches, each just before its first block (the range holds whole images). */
+static void conv_range(const struct ck_wino_plan *pl, size_t lo, size_t hi, int own,
+                       const float *src, float *xb, const float *U, const float *bias,
+                       float *dst, int g, float *V, float *M)
+{
+    const size_t per_img = (size_t)pl->TH * pl->TW;
+    size_t next_img = lo / per_img;
+    for (size_t t0 = lo; t0 < hi; t0 += pl->Tb) {
+        const int nt = (int)CK_MIN((size_t)pl->Tb, hi - t0);
+        for (; own && next_img <= (t0 + nt - 1) / per_img; next_img++)
+            for (int cb = 0; cb < pl->CB; cb++)
+                pack_src(pl, src, g, (int)next_img, cb, xb);
+        conv_block(pl, t0, nt, xb, U, bias, dst, g, V, M);
+    }
+}
+
+/* dst = Winograd convolution of src (forward: x -> y with bias; backward-data: dy -> dx).
+ * Thread i of nth multiplies tiles [i T / nth, (i+1) T / nth); each tile's result depends
+ * on that tile alone, so any split gives the same bits. When nth divides N the ranges
+ * hold whole images and each thread packs its own just before multiplying them (no
+ * barrier, the packed data still in cache); otherwise all pack, then all multiply. */
 static enum ck_status run_conv(const struct ck_wino_plan *pl, const struct ck_conv_params *p,
                                const float *src, const float *w, const float *bias, float *dst,
                                void *ws)
@@ -299,22 +331,24 @@ static enum ck_status run_conv(const struct ck_wino_plan *pl, const struct ck_co
     char *base = ws;
     const float *U = filters(pl, p, w, base);
     float *bias_p = (float *)(base + pl->off_bias), *xb = (float *)(base + pl->off_xb);
-    const size_t nblk = (pl->tiles + pl->Tb - 1) / pl->Tb;
     for (int g = 0; g < pl->G; g++) {
         for (int k = 0; bias && k < pl->Kp; k++)
             bias_p[k] = k < pl->Co ? bias[g * pl->Co + k] : 0.0f;
         const float *U_g = U + (size_t)g * pl->A2 * pl->Kp * pl->Cp;
+        const float *bg = bias ? bias_p : NULL;
         #pragma omp parallel num_threads(pl->nthr)
         {
-            #pragma omp for collapse(2) schedule(static)
-            for (int n = 0; n < pl->N; n++)
-                for (int cb = 0; cb < pl->CB; cb++)
-                    pack_src(pl, src, g, n, cb, xb);
-            float *V = (float *)(base + pl->off_blk + (size_t)ck__thread_num() * pl->blk_bytes);
+            const int i = ck__thread_num(), nth = team_size(), own = pl->N % nth == 0;
+            float *V = (float *)(base + pl->off_blk + (size_t)i * pl->blk_bytes);
             float *M = V + pl->A2 * pl->vs;
-            #pragma omp for schedule(static)
-            for (size_t b = 0; b < nblk; b++)
-                conv_block(pl, b, xb, U_g, bias ? bias_p : NULL, dst, g, V, M);
+            if (!own) {
+                #pragma omp for collapse(2) schedule(static)
+                for (int n = 0; n < pl->N; n++)
+                    for (int cb = 0; cb < pl->CB; cb++)
+                        pack_src(pl, src, g, n, cb, xb);
+            }
+            conv_range(pl, pl->tiles * i / nth, pl->tiles * (i + 1) / nth, own, src, xb, U_g,
+                       bg, dst, g, V, M);
         }
     }
     return CK_OK;
