@@ -193,12 +193,14 @@ enum ck_status ck__wino_weights(const struct ck_wino_plan *pl, const float *x,
                 struct wg_block b = {r0, CK_MIN(rows, r0 + R), 0, 0};
                 b.n0 = (int)(b.r0 / pl->TH), b.n1 = (int)((b.r1 - 1) / pl->TH);
                 const int nseg = b.n1 - b.n0 + 1, nt = (int)(b.r1 - b.r0) * pl->TW;
+                /* channel-block-major: each thread packs whole channel blocks of every
+                 * segment (segments differ in size, channel blocks do not) */
                 #pragma omp for schedule(static) nowait
                 for (int j = 0; j < nseg * pl->CB; j++)
-                    wg_pack_x(pl, &b, x, g, b.n0 + j / pl->CB, j % pl->CB, xb);
+                    wg_pack_x(pl, &b, x, g, b.n0 + j % nseg, j / nseg, xb);
                 #pragma omp for schedule(static)
                 for (int j = 0; j < nseg * pl->KB; j++)
-                    wg_pack_dy(pl, &b, dy, g, b.n0 + j / pl->KB, j % pl->KB, dyb, dbp);
+                    wg_pack_dy(pl, &b, dy, g, b.n0 + j % nseg, j / nseg, dyb, dbp);
                 #pragma omp for schedule(static)
                 for (int t = 0; t < nt; t++)
                     wg_transform(pl, &b, t, xb, dyb, V, Mdy);
