@@ -440,9 +440,14 @@ static struct plan make_plan(const struct ck_gemm_args *g, int T)
     /* K <= PF_B_K_MAX with a plain row-major B: the B pack is a copy that waits on
      * memory, as long as the arithmetic on the block (32x65536x27: pack_b was a quarter
      * of the time). Blocks of at most PF_B_FLOATS, and the kernels prefetch the next
-     * block's rows into L2 while they work on this one. */
-    pl.pf_b = !g->bsrc && K <= PF_B_K_MAX && g->lb.col.stride == 1 && g->lb.col.blk == 0 &&
-              g->lb.row.blk == 0;
+     * block's rows into L2 while they work on this one. Not with all of A packed once
+     * (a_all: each B block serves one MC block): there NC blocks and the C prefetch
+     * were faster (paired in-process A/B, medians of 100-120 alternating 20 ms
+     * samples, both orders: 32x65536x27 1 thread +0..3%, 2 threads +2.5..4.7%;
+     * 27x65536x32_tn +3.7% and +2.5..4.2%), while 288x16384x64_tn (two MC blocks
+     * per B block) keeps the prefetch, 10% faster with it. */
+    pl.pf_b = !pl.a_all && !g->bsrc && K <= PF_B_K_MAX && g->lb.col.stride == 1 &&
+              g->lb.col.blk == 0 && g->lb.row.blk == 0;
     if (pl.pf_b)
         pl.ncb = CK_MIN(pl.ncb, CK_MAX((size_t)NR, PF_B_FLOATS / pl.kcb / NR * NR));
     pl.a_fl = round_up(pl.mcb * (pl.a_all ? K : pl.kcb), 16);

@@ -175,10 +175,13 @@ Test(gemm, transposes_alpha_beta_every_size, .timeout = 120)
             }
 }
 
-/* Sizes crossing every blocking boundary (MC = 144, KC = 256, NC), all transposes. */
+/* Sizes crossing every blocking boundary (MC = 144, KC = 320, NC), all transposes;
+ * 150x1700x40 untransposed is two short B blocks with the next one prefetched (K <= 64,
+ * two MC blocks), 32x5000x27 two NC blocks with all of A packed once. */
 Test(gemm, large_all_transposes, .timeout = 120)
 {
-    const int shapes[][3] = {{300, 517, 1029}, {145, 33, 257}, {7, 1500, 300}, {290, 20, 600}};
+    const int shapes[][3] = {{300, 517, 1029}, {145, 33, 257}, {7, 1500, 300}, {290, 20, 600},
+                             {150, 1700, 40}, {32, 5000, 27}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int t = 0; t < 4; t++) {
             struct prob q;
