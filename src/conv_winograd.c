@@ -31,6 +31,8 @@ enum {
     /* forward/backward-data: one thread's transformed tiles + products (half of L2) */
     BLOCK_BYTES = 448 * 1024,
     MAX_TB = 240,
+    /* forward/backward-data: packed batches above this go through a per-thread ring */
+    RING_ABOVE = 8 << 20,
     HDR_BYTES = 128,
 };
 
@@ -245,20 +247,22 @@ static const float *filters(const struct ck_wino_plan *pl, const struct ck_conv_
 
 /* ---- forward / backward-data --------------------------------------------------------- */
 
-/* Channel block cb of image n of group g in src, packed into xb. */
-static void pack_src(const struct ck_wino_plan *pl, const float *src, int g, int n, int cb,
-                     float *xb)
+/* Channel block cb of image n of group g in src, packed into image slot `slot` of xb. */
+static void pack_src(const struct ck_wino_plan *pl, const float *src, int g, int n, size_t slot,
+                     int cb, float *xb)
 {
     const size_t hw = (size_t)pl->Hi * pl->Wi;
     pl->kern->pack(src + ((size_t)n * pl->Cti + (size_t)g * pl->Ci + (size_t)cb * L) * hw, hw,
                    pl->Hi, pl->Wi, CK_MIN(L, pl->Ci - cb * L), pl->pt, pl->pl,
-                   xb + ((size_t)n * pl->CB + cb) * pl->Hb * pl->Wb * L, pl->Hb, pl->Wb);
+                   xb + (slot * pl->CB + cb) * pl->Hb * pl->Wb * L, pl->Hb, pl->Wb);
 }
 
 /* Tiles [t0, t0 + nt), nt <= Tb: transform them into V, multiply by U into M, transform
- * M into dst. Each tile's result depends on that tile alone (not on the block). */
+ * M into dst. Image n is in slot n % S of xb (S = 0: slot n). Each tile's result depends
+ * on that tile alone (not on the block). */
 static void conv_block(const struct ck_wino_plan *pl, size_t t0, int nt, const float *xb,
-                       const float *U, const float *bias, float *dst, int g, float *V, float *M)
+                       size_t S, const float *U, const float *bias, float *dst, int g, float *V,
+                       float *M)
 {
     const struct ck_wino_kernels *kn = pl->kern;
     const size_t plane = (size_t)pl->Hb * pl->Wb * L;
@@ -271,7 +275,7 @@ static void conv_block(const struct ck_wino_plan *pl, size_t t0, int nt, const f
         }
         int n, th, tw;
         tile_pos(pl, t0 + t, &n, &th, &tw);
-        const float *d = xb + (size_t)n * pl->CB * plane +
+        const float *d = xb + (S ? (size_t)n % S : (size_t)n) * pl->CB * plane +
                          ((size_t)th * pl->m * pl->Wb + (size_t)tw * pl->m) * L;
         for (int cb = 0; cb < pl->CB; cb++)
             kn->input(d + cb * plane, (size_t)pl->Wb * L, V + (size_t)t * pl->Cp + cb * L, pl->vs);
@@ -302,9 +306,10 @@ static void conv_block(const struct ck_wino_plan *pl, size_t t0, int nt, const f
     }
 }
 
-/* Tiles [lo, hi) in blocks of at most Tb; with own, this thread also packs the images
- * the range touches, each just before its first block (the range holds whole images). */
-static void conv_range(const struct ck_wino_plan *pl, size_t lo, size_t hi, int own,
+/* Tiles [lo, hi) in blocks of at most Tb. S > 0: this thread packs the images the range
+ * touches (whole images), each just before its first block, into a ring of S image slots
+ * of xb (a block spans at most S images). S = 0: xb holds every image, packed already. */
+static void conv_range(const struct ck_wino_plan *pl, size_t lo, size_t hi, size_t S,
                        const float *src, float *xb, const float *U, const float *bias,
                        float *dst, int g, float *V, float *M)
 {
@@ -312,18 +317,19 @@ static void conv_range(const struct ck_wino_plan *pl, size_t lo, size_t hi, int 
     size_t next_img = lo / per_img;
     for (size_t t0 = lo; t0 < hi; t0 += pl->Tb) {
         const int nt = (int)CK_MIN((size_t)pl->Tb, hi - t0);
-        for (; own && next_img <= (t0 + nt - 1) / per_img; next_img++)
+        for (; S && next_img <= (t0 + nt - 1) / per_img; next_img++)
             for (int cb = 0; cb < pl->CB; cb++)
-                pack_src(pl, src, g, (int)next_img, cb, xb);
-        conv_block(pl, t0, nt, xb, U, bias, dst, g, V, M);
+                pack_src(pl, src, g, (int)next_img, next_img % S, cb, xb);
+        conv_block(pl, t0, nt, xb, S, U, bias, dst, g, V, M);
     }
 }
 
 /* dst = Winograd convolution of src (forward: x -> y with bias; backward-data: dy -> dx).
  * Thread i of nth multiplies tiles [i T / nth, (i+1) T / nth); each tile's result depends
  * on that tile alone, so any split gives the same bits. When nth divides N the ranges
- * hold whole images and each thread packs its own just before multiplying them (no
- * barrier, the packed data still in cache); otherwise all pack, then all multiply. */
+ * hold whole images and each thread packs its own just before multiplying them, into a
+ * ring of its own image slots in xb (no barrier; the packed data stays in cache and is
+ * never written back to memory); otherwise all pack the batch, then all multiply. */
 static enum ck_status run_conv(const struct ck_wino_plan *pl, const struct ck_conv_params *p,
                                const float *src, const float *w, const float *bias, float *dst,
                                void *ws)
@@ -345,10 +351,18 @@ static enum ck_status run_conv(const struct ck_wino_plan *pl, const struct ck_co
                 #pragma omp for collapse(2) schedule(static)
                 for (int n = 0; n < pl->N; n++)
                     for (int cb = 0; cb < pl->CB; cb++)
-                        pack_src(pl, src, g, n, cb, xb);
+                        pack_src(pl, src, g, n, (size_t)n, cb, xb);
             }
-            conv_range(pl, pl->tiles * i / nth, pl->tiles * (i + 1) / nth, own, src, xb, U_g,
-                       bg, dst, g, V, M);
+            /* a ring of slots when the packed batch would not stay in cache (a block
+             * spans at most Tb / per_img + 2 images); else one slot per image */
+            const size_t per_img = (size_t)pl->TH * pl->TW;
+            const size_t img = (size_t)pl->CB * pl->Hb * pl->Wb * L, mine = pl->N / nth;
+            const size_t S = !own ? 0
+                             : img * pl->N * sizeof(float) > RING_ABOVE
+                                 ? CK_MIN(mine, pl->Tb / per_img + 2)
+                                 : mine;
+            conv_range(pl, pl->tiles * i / nth, pl->tiles * (i + 1) / nth, S, src,
+                       xb + (size_t)i * S * img, U_g, bg, dst, g, V, M);
         }
     }
     return CK_OK;

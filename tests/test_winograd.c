@@ -4,7 +4,8 @@
  * 2-D identities in double, rows/columns as powers of the documented points); every
  * kernel (portable and AVX2 when the CPU has it) against an fp64 evaluation of its
  * contract; each variant's error on real layers against the fp64 reference, with
- * F(6x6,3x3)'s error required to be honestly larger; 1/2/3 threads bit-identical; the
+ * F(6x6,3x3)'s error required to be honestly larger; 1/2/3 threads bit-identical (also
+ * for a batch packed through the per-thread ring of image slots); the
  * filter-transform cache never stale; refusals and the F4/F2 choice explained.
  * No timing.
  */
@@ -586,6 +587,42 @@ Test(winograd, weights_pass_blocks_split_images_and_stay_accurate)
         cr_expect(memcmp(one_db, q.db, q.p.K * 4) == 0, "%s db: 1 and 2 threads differ",
                   be->name);
         free(one), free(one_db);
+        omp_set_num_threads(saved);
+#endif
+        prob_free(&q);
+    }
+}
+
+/* Forward and backward-data pack a batch whose packed copy is above 8 MiB
+ * (4 x 258 x 258 x 8 floats here) through a ring of a few image slots per thread when the
+ * thread count divides N (1 and 2 threads: 4096 tiles an image, so a ring of 2 that wraps)
+ * and into one slot per image otherwise (3 threads). Accurate at 1 thread, and the same
+ * bits at 1, 2 and 3 threads. */
+Test(winograd, large_batch_packs_through_a_ring_of_image_slots)
+{
+    const struct ck_conv_backend *be = ck_backend_find("winograd-f4");
+    for (int pi = 0; pi < 2; pi++) {
+        const enum ck_conv_pass pass = (enum ck_conv_pass)pi;
+        struct prob q;
+        prob_init(&q, "mb4ic8ih256oc8kh3ph1", 31 + pi);
+#ifdef _OPENMP
+        const int saved = omp_get_max_threads();
+        omp_set_num_threads(1);
+#endif
+        const double e = pass_error(&q, be, pass);
+        cr_expect(e <= tol_of[CK_WINO_F4], "%s: max_rel_err %.3g", ck_conv_pass_name(pass), e);
+#ifdef _OPENMP
+        const size_t n = pass == CK_PASS_FORWARD ? q.ny : q.nx;
+        float *one = malloc(n * 4);
+        cr_assert(one);
+        memcpy(one, q.out, n * 4);
+        for (int t = 2; t <= 3; t++) {
+            omp_set_num_threads(t);
+            run(&q, be, pass);
+            cr_expect(memcmp(one, q.out, n * 4) == 0, "%s: 1 and %d threads differ",
+                      ck_conv_pass_name(pass), t);
+        }
+        free(one);
         omp_set_num_threads(saved);
 #endif
         prob_free(&q);
