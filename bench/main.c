@@ -171,7 +171,7 @@ int main(int argc, char **argv)
     gargv[gargc] = NULL;
 
     if (peak && !listing) { /* not for --help or a listing */
-        ckb_peak_measure_all(&cfg, 0.15);
+        ckb_peak_measure_all(&cfg, 0.4);
         for (int i = 0; i < cfg.n_threads; i++)
             fprintf(stderr, "convkit-bench: FMA peak %d thread%s: %.1f GFLOP/s\n",
                     cfg.threads[i], cfg.threads[i] > 1 ? "s" : "",
