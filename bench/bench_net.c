@@ -149,6 +149,8 @@ void ckb_register_net(const struct ckb_config *cfg)
                     const char *backend = k == 0 ? "auto" : ck_backend_get(k - 1)->name;
                     if (quick && k > 0)
                         break;
+                    if (k > 0 && strcmp(backend, "auto") == 0)
+                        continue; /* the registry lists it too: registered once, above */
                     if (cfg->backend_only && strcmp(cfg->backend_only, backend) != 0)
                         continue;
                     for (int ti = 0; ti < cfg->n_threads; ti++)
