@@ -4,8 +4,9 @@
  * The heuristic's order comes from convkit-bench on the project machine (see the README's
  * benchmark section): Winograd F(4x4,3x3) beats every direct method on 3x3 stride-1
  * layers with enough channels; im2col+GEMM wins the backward-data pass of first layers
- * and of 1x1 stride-1 layers on images above 16x16; the AVX2 direct backend beats im2col+GEMM almost everywhere else;
- * im2col is the portable fallback; naive only if nothing else runs.
+ * and of 1x1 stride-1 layers on images above 16x16; the AVX2 direct backend beats
+ * im2col+GEMM almost everywhere else; im2col is the portable fallback; naive only if
+ * nothing else runs.
  * Measuring (ck_auto_tune) is explicit and fills the wisdom table. Does not itself
  * compute any convolution.
  */
