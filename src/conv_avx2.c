@@ -394,10 +394,17 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
  * columns). Input rows h with (h + pt) % sh == rho and columns with (w + pl) % sw == phi
  * see the same taps ("phase" rho*sw + phi) at fixed offsets from dy pixel
  * ((h + pt) / sh, (w + pl) / sw); one kernel call computes one phase: its rows sh apart
- * and its pixels sw apart in dx, both adjacent in dy. dy is zero padded so that taps falling
- * outside [0,P) x [0,Q) read zeros. Work split as in the forward: per image-group (dy
+ * and its pixels sw apart in dx, both adjacent in dy. dy is zero padded so that taps
+ * falling outside [0,P) x [0,Q) read zeros. Work split as in the forward: per image-group (dy
  * copied by the thread that consumes it) with >= 4 of them per thread, else per (image,
  * group, NOB input blocks, block of input rows) after copying dy up front. */
+/* The first i >= lo with (i + pad) % s == phase (pad >= 0, 0 <= phase < s): where row
+ * phase rho (columns: phi) of dx starts. */
+static int phase_start(int lo, int pad, int s, int phase)
+{
+    return lo + ((phase - (lo + pad) % s) % s + s) % s;
+}
+
 /* Backward-data of input blocks cb0..cb0+nob-1 of image-group ng (group gi), rows h0..h1-1:
  * dyi is that image's padded dy copy, dxb its blocked dx [nob][H][W][8] from block cb0 on;
  * then dxb goes to dx. Reduction chunks fixed by the problem, as in fwd_piece. */
@@ -436,13 +443,13 @@ static void bwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs 
          * adjacent in dy), the pixels of column phase phi */
         job.src_row = row8, job.dst_row = (ptrdiff_t)g->sh * g->W * 8;
         for (int rho = 0; rho < g->sh; rho++) {
-            const int h = h0 + ((rho - (h0 + g->pt) % g->sh) % g->sh + g->sh) % g->sh;
+            const int h = phase_start(h0, g->pt, g->sh, rho);
             if (h >= h1)
                 continue;
             const int hb = (h + g->pt) / g->sh;
             job.nrow = (h1 - 1 - h) / g->sh + 1;
             for (int phi = 0; phi < g->sw; phi++) {
-                const int w0 = ((phi - g->pl) % g->sw + g->sw) % g->sw;
+                const int w0 = phase_start(0, g->pl, g->sw, phi);
                 if (w0 >= g->W)
                     continue;
                 const int ph = rho * g->sw + phi, wb0 = (w0 + g->pl) / g->sw;
