@@ -178,24 +178,44 @@ void ck__run_chunk(struct ck_trainer *t, int r, int c, const float *x, const int
     t->chunk_status[c] = st;
 }
 
-/* Chunks c0 .. c0+L-1 on replicas 0 .. L-1: worker w runs replicas w, w+W, ... one after
- * another (they share w's buffers), workers run in parallel. One worker runs outside any
- * parallel region, so the layers' own OpenMP loops get the threads: inside even an
- * inactive region their teams would be nested ones, which libgomp starts afresh, thread
- * creation and all, every time. */
-void ck__run_chunks(struct ck_trainer *t, int c0, int L, const float *x, const int *labels,
-                    int n)
+/* fn(t, j, arg) for j = 0 .. L-1: worker w runs j = w, w+W, ... one after another (the
+ * replicas they address share w's buffers), workers run in parallel. One worker runs
+ * outside any parallel region, so the layers' own OpenMP loops get the threads: inside
+ * even an inactive region their teams would be nested ones, which libgomp starts afresh,
+ * thread creation and all, every time. */
+static void over_workers(struct ck_trainer *t, int L, void (*fn)(struct ck_trainer *, int, void *),
+                         void *arg)
 {
     const int W = CK_MIN(t->n_workers, L);
     if (W <= 1) {
         for (int j = 0; j < L; j++)
-            ck__run_chunk(t, j, c0 + j, x, labels, n);
+            fn(t, j, arg);
         return;
     }
     #pragma omp parallel for schedule(static)
     for (int w = 0; w < W; w++)
         for (int j = w; j < L; j += t->n_workers)
-            ck__run_chunk(t, j, c0 + j, x, labels, n);
+            fn(t, j, arg);
+}
+
+struct chunks_job {
+    int c0, n;
+    const float *x;
+    const int *labels;
+};
+
+static void run_chunk_job(struct ck_trainer *t, int j, void *arg)
+{
+    const struct chunks_job *a = arg;
+    ck__run_chunk(t, j, a->c0 + j, a->x, a->labels, a->n);
+}
+
+/* Chunks c0 .. c0+L-1 on replicas 0 .. L-1, spread over the workers (over_workers). */
+void ck__run_chunks(struct ck_trainer *t, int c0, int L, const float *x, const int *labels,
+                    int n)
+{
+    struct chunks_job a = {c0, n, x, labels};
+    over_workers(t, L, run_chunk_job, &a);
 }
 
 /* dst[i] = sum_c w[c] * src[c][i] in chunk order (dst may be src[0]); returns 1 if any
@@ -405,13 +425,15 @@ static int argmax(const float *p, int k)
     return best;
 }
 
-/* Inference forward of chunk c of the batch in t->x on replica c: status, loss sum and
- * predicted classes into the trainer's per-chunk arrays. */
-static void eval_chunk(struct ck_trainer *t, int c, int n, size_t numel)
+/* Inference forward of chunk c of the n images in t->x (*arg) on replica c: status, loss
+ * sum and predicted classes into the trainer's per-chunk arrays. */
+static void eval_chunk(struct ck_trainer *t, int c, void *arg)
 {
+    const int n = *(const int *)arg;
     const int K = t->nets[0]->classes, micro = t->cfg.micro_batch;
     const int off = c * micro, nc = CK_MIN(micro, n - off);
     struct ck_net *net = t->nets[c];
+    const size_t numel = ck_shape_numel(t->spec.input);
     enum ck_status s = ck_net_forward(net, t->x + (size_t)off * numel, nc, t->labels + off, 0);
     t->chunk_status[c] = s;
     t->chunk_loss[c] = s == CK_OK ? net->loss * nc : NAN;
@@ -430,7 +452,7 @@ enum ck_status ck_trainer_evaluate(struct ck_trainer *t, const struct ck_dataset
         return st;
     const int K = t->nets[0]->classes, micro = t->cfg.micro_batch;
     const int cpb = (t->cfg.batch + micro - 1) / micro; /* chunks per block */
-    const size_t numel = ck_shape_numel(t->spec.input), batch = (size_t)t->cfg.batch;
+    const size_t batch = (size_t)t->cfg.batch;
     const size_t blocks = (d->n + batch - 1) / batch;
     int rank = 0, ranks = 1;
     ck__dist_rank(t, &rank, &ranks);
@@ -450,16 +472,8 @@ enum ck_status ck_trainer_evaluate(struct ck_trainer *t, const struct ck_dataset
         for (int j = 0; j < n; j++)
             t->idx[j] = (uint32_t)(start + (size_t)j);
         ck_dataset_batch(d, t->idx, n, &t->cfg.norm, NULL, 0, 0, t->x, t->labels);
-        const int chunks = (n + micro - 1) / micro, W = CK_MIN(t->n_workers, chunks);
-        if (W <= 1) /* no region around one worker: see ck__run_chunks */
-            for (int c = 0; c < chunks; c++)
-                eval_chunk(t, c, n, numel);
-        else {
-            #pragma omp parallel for schedule(static)
-            for (int w = 0; w < W; w++) /* workers as in ck__run_chunks */
-                for (int c = w; c < chunks; c += t->n_workers)
-                    eval_chunk(t, c, n, numel);
-        }
+        const int chunks = (n + micro - 1) / micro;
+        over_workers(t, chunks, eval_chunk, &(int){n});
         for (int c = 0; c < chunks; c++) {
             if (t->chunk_status[c] != CK_OK && st == CK_OK)
                 st = t->chunk_status[c];
