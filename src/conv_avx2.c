@@ -184,15 +184,6 @@ static int row_blocks(int items, int rows)
     return CK_MAX(1, CK_MIN(rows, ceil_div(MIN_WORK_ITEMS, CK_MAX(items, 1))));
 }
 
-void ck_dconv_thread_id(int *tid, int *nth)
-{
-#ifdef _OPENMP
-    *tid = omp_get_thread_num(), *nth = omp_get_num_threads();
-#else
-    *tid = 0, *nth = 1;
-#endif
-}
-
 /* ---- 1x1 stride-1 unpadded layers: NCHW planes in place, no copies ------------------- */
 
 /* out (N,G*nm,H,W) from in (N,G*nr,H,W) with ck_dconv_1x1__avx2; group gi's weights at
@@ -248,8 +239,7 @@ static void split_images(const struct img_split *sp, long nimg)
 {
     #pragma omp parallel
     {
-        int tid, nth;
-        ck_dconv_thread_id(&tid, &nth);
+        const int tid = ck__thread_num(), nth = ck__num_threads();
         float *is = sp->in_slots + (size_t)tid * sp->in_slot;
         float *os = sp->out_slots + (size_t)tid * sp->out_slot;
         const long ng0 = nimg * tid / nth, ng1 = nimg * (tid + 1) / nth;

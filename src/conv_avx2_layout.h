@@ -47,9 +47,6 @@ struct ck_dconv_bufs {
     int *phase; /* backward-data: taps of phase ph are [phase[ph], phase[ph+1]) */
 };
 
-/* Inside a parallel region: this thread's number and the team size (0, 1 without OpenMP). */
-void ck_dconv_thread_id(int *tid, int *nth);
-
 /* Backward-weights (conv_avx2_wgrad.c) of the problem of g with workspace b: x is
  * (N,C,H,W), dy is (N,K,P,Q), dw is (K,C/G,R,S), db is (K) or NULL. */
 void ck_dconv_backward_weights(const struct ck_dconv_geom *g, const struct ck_dconv_bufs *b,

@@ -176,8 +176,7 @@ void ck_dconv_backward_weights(const struct ck_dconv_geom *g, const struct ck_dc
     const int nslot = g->wg_slots, batch = g->wg_batch;
     #pragma omp parallel
     {
-        int tid, nth;
-        ck_dconv_thread_id(&tid, &nth);
+        const int tid = ck__thread_num(), nth = ck__num_threads();
         const long t0 = tl.tiles * tid / nth, t1 = tl.tiles * (tid + 1) / nth;
         if (nth <= nslot) { /* private copies: slot tid */
             float *xsl = b->x + (size_t)tid * g->G * ximg;

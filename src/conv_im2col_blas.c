@@ -117,10 +117,7 @@ static enum ck_status blas_gemm(const struct ck_gemm_args *g, void *ws, size_t w
         T = (int)groups;
     #pragma omp parallel num_threads(T) reduction(| : bad) if (T > 1)
     {
-        int tid = 0, nth = 1;
-#ifdef _OPENMP
-        tid = omp_get_thread_num(), nth = omp_get_num_threads();
-#endif
+        const int tid = ck__thread_num(), nth = ck__num_threads();
         const size_t j0 = CK_MIN((size_t)g->N, groups * tid / nth * 16);
         const size_t j1 = CK_MIN((size_t)g->N, groups * (tid + 1) / nth * 16);
         bad |= blas_columns(g, j0, j1) != 0;

@@ -131,16 +131,6 @@ static int plan_for_call(struct ck_wino_plan *pl, const struct ck_conv_params *p
     return 0;
 }
 
-/* Threads in the current team (1 without OpenMP). */
-static int team_size(void)
-{
-#ifdef _OPENMP
-    return omp_get_num_threads();
-#else
-    return 1;
-#endif
-}
-
 /* Tile t of the batch: image n, tile row th, tile column tw. */
 static void tile_pos(const struct ck_wino_plan *pl, size_t t, int *n, int *th, int *tw)
 {
@@ -344,7 +334,7 @@ static enum ck_status run_conv(const struct ck_wino_plan *pl, const struct ck_co
         const float *bg = bias ? bias_p : NULL;
         #pragma omp parallel num_threads(pl->nthr)
         {
-            const int i = ck__thread_num(), nth = team_size(), own = pl->N % nth == 0;
+            const int i = ck__thread_num(), nth = ck__num_threads(), own = pl->N % nth == 0;
             float *V = (float *)(base + pl->off_blk + (size_t)i * pl->blk_bytes);
             float *M = V + pl->A2 * pl->vs;
             if (!own) {

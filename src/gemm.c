@@ -560,11 +560,7 @@ enum ck_status ck_sgemm_ex(const struct ck_gemm_args *g, void *ws, size_t ws_siz
     float *base = (float *)((char *)ws + skip);
     #pragma omp parallel num_threads(pl.T) if (pl.T > 1)
     {
-        int tid = 0, nth = 1;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-        nth = omp_get_num_threads();
-#endif
+        const int tid = ck__thread_num(), nth = ck__num_threads();
         float *ap = base + (size_t)tid * (pl.a_fl + pl.b_fl), *bp = ap + pl.a_fl;
         for (int t = tid; t < pl.T; t += nth)
             run_rect(g, &pl, t, ukernel, ap, bp);

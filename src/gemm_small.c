@@ -5,10 +5,6 @@
  * needs workspace or allocates. The packed driver, the blocking and the micro-kernel
  * contract are in gemm.c.
  */
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "gemm_impl.h"
 #include "internal.h"
 #ifdef CONVKIT_HAVE_AVX2
@@ -133,11 +129,7 @@ void ck_gemm_dot(const struct ck_gemm_args *g)
     T = (int)CK_MIN((size_t)T, mt);
     #pragma omp parallel num_threads(T) if (T > 1)
     {
-        size_t tid = 0, nth = 1;
-#ifdef _OPENMP
-        tid = (size_t)omp_get_thread_num();
-        nth = (size_t)omp_get_num_threads();
-#endif
+        const size_t tid = (size_t)ck__thread_num(), nth = (size_t)ck__num_threads();
         const size_t t0 = mt * tid / nth, t1 = mt * (tid + 1) / nth;
         for (size_t k0 = 0; k0 < K; k0 += kb)
             for (size_t it = t0; it < t1; it++)

@@ -44,6 +44,16 @@ static inline int ck__thread_num(void)
 #endif
 }
 
+/* Threads in the enclosing parallel region (1 outside one, or without OpenMP). */
+static inline int ck__num_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
 /* Backends compiled into the library, each defined in its own src/conv_<name>.c. */
 extern const struct ck_conv_backend ck_backend_naive;
 extern const struct ck_conv_backend ck_backend_auto;
