@@ -128,15 +128,17 @@ void ck_dconv_pack_w_fwd(const struct ck_dconv_geom *g, const float *w, float *w
         const int gi = i / g->KB, kb = i % g->KB, nob = group_nob(kb, g->KB);
         const int kb0 = kb - kb % CK_MIN(FWD_NOB, g->KB);
         float *d = wf + ((size_t)gi * g->KB + kb0) * g->items * 8 + (size_t)(kb - kb0) * 8;
-        for (size_t it = 0; it < g->items; it++) {
-            const int ci = (int)(it % g->RL), t = (int)(it / g->RL % g->T);
-            const int c = (int)(it / ((size_t)g->RL * g->T)) * 8 + ci; /* flat: xb = 0 */
-            for (int kl = 0; kl < 8; kl++) {
-                const int kg = kb * 8 + kl;
-                d[it * nob * 8 + kl] = (kg < g->Kg && c < g->Cg)
-                    ? w[(((size_t)gi * g->Kg + kg) * g->Cg + c) * g->T + t] : 0.0f;
-            }
-        }
+        const int nk = CK_MIN(8, g->Kg - kb * 8); /* k lanes nk..7 stay zero */
+        const float *wk = w + ((size_t)gi * g->Kg + kb * 8) * g->Cg * g->T;
+        /* items in order (xb, t, ci); flat: one block of RL = Cg channels */
+        for (int xb = 0; xb < g->XB; xb++)
+            for (int t = 0; t < g->T; t++)
+                for (int ci = 0; ci < g->RL; ci++, d += nob * 8) {
+                    const int c = xb * 8 + ci;
+                    for (int kl = 0; kl < 8; kl++)
+                        d[kl] = kl < nk && c < g->Cg ? wk[((size_t)kl * g->Cg + c) * g->T + t]
+                                                     : 0.0f;
+                }
     }
 }
 
