@@ -6,7 +6,8 @@
  * Per k: 2 loads + 6 broadcasts for 12 FMAs, which fits Zen 1's one 256-bit FMA and
  * ~one 256-bit load per cycle. A variant does partial tiles: the FMAs of rows past mr
  * (and of columns 8..15 when nr <= 8) are not done, columns past nr are masked; another
- * also adds a per-row bias to the stored tile.
+ * also adds a per-row bias to the stored tile; another stores a write-once C by
+ * non-temporal stores.
  * The packers turn 16 k-contiguous columns into one B panel and 6 k-contiguous rows
  * into one A sliver, 8x8 register transposes at a time. A 4x3 dot-product kernel
  * serves the driver's unpacked path for a long K and a tiny C (gemm.c).
@@ -46,7 +47,10 @@
                 v0 = _mm256_add_ps(v0, add_i);                                            \
                 v1 = _mm256_add_ps(v1, add_i);                                            \
             }                                                                             \
-            if (full) {                                                                   \
+            if (nt) { /* write-once C: no read for ownership, not cached */               \
+                _mm256_stream_ps(c_i, v0);                                                \
+                _mm256_stream_ps(c_i + 8, v1);                                            \
+            } else if (full) {                                                            \
                 _mm256_storeu_ps(c_i, v0);                                                \
                 _mm256_storeu_ps(c_i + 8, v1);                                            \
             } else {                                                                      \
@@ -58,13 +62,15 @@
     } while (0)
 
 /* a is the packed sliver (kc x 6, a[k*6 + i]), b the packed panel (kc x 16, 32-byte
- * aligned, b[k*16 + j]), c the tile with row stride ldc. Only rows i < mr and columns j < nr of C are read or written; mr and half
- * (nr <= 8: the right half is not computed) are constants in every instantiation, so
- * the FMAs of rows past mr are compiled out. */
+ * aligned, b[k*16 + j]), c the tile with row stride ldc. Only rows i < mr and columns
+ * j < nr of C are read or written; mr and half (nr <= 8: the right half is not
+ * computed) are constants in every instantiation, so the FMAs of rows past mr are
+ * compiled out. nt (full width, beta 0, 32-byte aligned rows): stores bypass the
+ * caches and C is not prefetched. */
 static inline __attribute__((always_inline)) void
 kernel_6x16(size_t kc, const float *a, const float *b, float *c, size_t ldc,
             float alpha, float beta, const int mr, const int half, size_t nr,
-            const float *add)
+            const float *add, const int nt)
 {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -72,9 +78,10 @@ kernel_6x16(size_t kc, const float *a, const float *b, float *c, size_t ldc,
     __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
     __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-    for (int i = 0; i < mr; i++)
-        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0),
-            _mm_prefetch((const char *)(c + i * ldc + 15), _MM_HINT_T0);
+    if (!nt)
+        for (int i = 0; i < mr; i++)
+            _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0),
+                _mm_prefetch((const char *)(c + i * ldc + 15), _MM_HINT_T0);
 
 #pragma GCC unroll 4
     for (size_t k = 0; k < kc; k++) {
@@ -106,7 +113,32 @@ kernel_6x16(size_t kc, const float *a, const float *b, float *c, size_t ldc,
 void ck_sgemm_ukernel_6x16__avx2(size_t kc, const float *a, const float *b, float *c,
                                  size_t ldc, float alpha, float beta)
 {
-    kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 0, 16, NULL);
+    kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 0, 16, NULL, 0);
+}
+
+void ck_sgemm_ukernel_6x16_nt__avx2(size_t kc, const float *a, const float *b, float *c,
+                                    size_t ldc, float alpha, size_t mr)
+{
+#define CK_NT_CASE(m)                                                                     \
+    case m:                                                                               \
+        kernel_6x16(kc, a, b, c, ldc, alpha, 0.0f, m, 0, 16, NULL, 1);                    \
+        return
+    switch (mr) {
+        CK_NT_CASE(1);
+        CK_NT_CASE(2);
+        CK_NT_CASE(3);
+        CK_NT_CASE(4);
+        CK_NT_CASE(5);
+    default:
+        kernel_6x16(kc, a, b, c, ldc, alpha, 0.0f, 6, 0, 16, NULL, 1);
+    }
+#undef CK_NT_CASE
+}
+
+/* Orders the non-temporal stores before anything after it (C is then visible). */
+void ck_sgemm_store_fence__avx2(void)
+{
+    _mm_sfence();
 }
 
 /* add[i] (NULL: nothing) is added to row i of the result (a bias; gemm_impl.h). The
@@ -114,9 +146,9 @@ void ck_sgemm_ukernel_6x16__avx2(size_t kc, const float *a, const float *b, floa
 #define CK_EDGE_CASE(m)                                                                   \
     case m:                                                                               \
         if (nr <= 8)                                                                      \
-            kernel_6x16(kc, a, b, c, ldc, alpha, beta, m, 1, nr, add);                    \
+            kernel_6x16(kc, a, b, c, ldc, alpha, beta, m, 1, nr, add, 0);                 \
         else                                                                              \
-            kernel_6x16(kc, a, b, c, ldc, alpha, beta, m, 0, nr, add);                    \
+            kernel_6x16(kc, a, b, c, ldc, alpha, beta, m, 0, nr, add, 0);                 \
         return
 
 void ck_sgemm_ukernel_6x16_add__avx2(size_t kc, const float *a, const float *b, float *c,
@@ -131,11 +163,11 @@ void ck_sgemm_ukernel_6x16_add__avx2(size_t kc, const float *a, const float *b, 
         CK_EDGE_CASE(5);
     default:
         if (nr <= 8)
-            kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 1, nr, add);
+            kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 1, nr, add, 0);
         else if (nr < 16)
-            kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 0, nr, add);
+            kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 0, nr, add, 0);
         else
-            kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 0, 16, add);
+            kernel_6x16(kc, a, b, c, ldc, alpha, beta, 6, 0, 16, add, 0);
     }
 }
 

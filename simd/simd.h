@@ -12,6 +12,12 @@
 /* GEMM micro-kernel, 6x16 tile; contract in src/gemm.c (same as the __ref kernel). */
 void ck_sgemm_ukernel_6x16__avx2(size_t kc, const float *a, const float *b, float *c,
                                  size_t ldc, float alpha, float beta);
+/* Rows 0 .. mr-1 (1 <= mr <= 6) of the tile, all 16 columns, with beta = 0, by
+ * non-temporal stores (c and ldc 32-byte aligned); the caller runs
+ * ck_sgemm_store_fence__avx2 before C is read by anyone. */
+void ck_sgemm_ukernel_6x16_nt__avx2(size_t kc, const float *a, const float *b, float *c,
+                                    size_t ldc, float alpha, size_t mr);
+void ck_sgemm_store_fence__avx2(void);
 /* The same for rows 0 .. mr-1 and columns 0 .. nr-1 of the tile only (1 <= mr <= 6,
  * 1 <= nr <= 16; nothing else of C is read or written). */
 void ck_sgemm_ukernel_6x16_part__avx2(size_t kc, const float *a, const float *b, float *c,

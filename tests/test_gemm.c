@@ -4,8 +4,8 @@
  * portable micro-kernel and through the small path; all four transposes, alpha/beta
  * (beta = 0 with NaN-filled C), padded leading dimensions whose padding must stay
  * untouched, blocked views, large problems, workspace rules, bit-identical results
- * for 1 and 2 threads, a computed B (a packer instead of a matrix) and row_add, the
- * dot-product path (long K, small C).
+ * for 1 and 2 threads, a write-once C large enough for non-temporal stores, a computed
+ * B (a packer instead of a matrix) and row_add, the dot-product path (long K, small C).
  * Expected values come from the fp64 loop, never from ck_sgemm.
  */
 #include <criterion/criterion.h>
@@ -329,6 +329,41 @@ Test(gemm, one_and_two_threads_bit_identical, .timeout = 120)
             prob_free(&q);
         }
 #endif
+}
+
+/* A write-once C of more than 4 MiB (one k block, beta = 0 over NaN, 32-byte aligned C
+ * rows): full-width tiles take the non-temporal stores, the last partial panel and the
+ * padding columns do not; 33 rows end in a 3-row tile, 16 in a 4-row one. Checked
+ * against fp64, padding untouched, 1 and 2 threads bit-identical. */
+Test(gemm, write_once_large_c, .timeout = 120)
+{
+    const int shapes[][4] = {{33, 32001, 27, 0}, {16, 65539, 64, 1}};
+    for (size_t s = 0; s < 2; s++) {
+        struct prob q;
+        const int N = shapes[s][1], pad = 8 - N % 8 + 8; /* ldc a multiple of 8 */
+        prob_init(&q, shapes[s][0], N, shapes[s][2], shapes[s][3], 0, pad, 0.75f, 0.0f,
+                  900 + s);
+        const size_t c_fl = (size_t)q.M * q.ldc;
+        float *c_malloc = q.c, *c1 = malloc(sizeof(float) * c_fl);
+        q.c = ck_aligned_alloc(sizeof(float) * c_fl);
+        cr_assert(q.c != NULL && c1 != NULL);
+#ifdef _OPENMP
+        omp_set_num_threads(1);
+#endif
+        cr_assert_eq(prob_run(&q, CK_GEMM_KERNEL_AUTO, CK_GEMM_PATH_AUTO), CK_OK);
+        prob_check(&q, 2e-5, "write-once C, 1 thread");
+        memcpy(c1, q.c, sizeof(float) * c_fl);
+#ifdef _OPENMP
+        omp_set_num_threads(2);
+        cr_assert_eq(prob_run(&q, CK_GEMM_KERNEL_AUTO, CK_GEMM_PATH_AUTO), CK_OK);
+        cr_assert(memcmp(c1, q.c, sizeof(float) * c_fl) == 0,
+                  "shape %zu: 1 vs 2 threads differ", s);
+#endif
+        free(c1);
+        ck_aligned_free(q.c);
+        q.c = c_malloc;
+        prob_free(&q);
+    }
 }
 
 /* ---- dot-product path (A rows and B columns contiguous along k) ----------------------- */
