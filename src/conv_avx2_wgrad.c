@@ -36,32 +36,63 @@ static const char *unit_src(const struct ck_dconv_geom *g, const float *x, const
 }
 
 /* The tiles of the blocked gradient dwb[G][KB][items][8k]: WG_NKB k-blocks x WG_NIT
- * items each, ordered (group, k-block group, items); a thread owns tiles [t0, t1). */
+ * items each, ordered (group, k-block group, items), or with xmajor (group, items,
+ * k-block group); a thread owns tiles [t0, t1). xmajor is taken when an image's x copy
+ * is larger than its dy (stride 2): split by items, the threads copy disjoint x blocks
+ * and share dy, the smaller, rather than each copying all of x. The order decides only
+ * who computes a tile, never how a tile is summed. */
 struct tiling {
-    int nkb_max, nkg, nit, rows;
+    int nkb_max, nkg, nit, rows, xmajor;
     long tiles;
 };
 
+/* Group, k-block group and item tile of tile t. */
+static void tile_at(const struct tiling *tl, long t, int *gi, int *kg, int *ti)
+{
+    const long per_g = (long)tl->nit * tl->nkg, r = t % per_g;
+    *gi = (int)(t / per_g);
+    *kg = (int)(tl->xmajor ? r % tl->nkg : r / tl->nit);
+    *ti = (int)(tl->xmajor ? r / tl->nkg : r % tl->nit);
+}
+
+/* Whether tiles [lo, hi) of one group (indices within the group, lo < hi) include one
+ * whose major index (k-block group, or item tile with xmajor) is in [a, b] or whose
+ * minor index is m (when m >= 0; then a, b are ignored). */
+static int range_has(const struct tiling *tl, long lo, long hi, long a, long b, long m)
+{
+    const long nminor = tl->xmajor ? tl->nkg : tl->nit;
+    if (m >= 0) /* hi - lo >= nminor covers every minor index */
+        return hi - lo >= nminor || (m - lo % nminor + nminor) % nminor < hi - lo;
+    return lo / nminor <= b && (hi - 1) / nminor >= a;
+}
+
 /* Copy units of one image (unit u = gi*per + r as in unit_src). A thread that makes its
- * own copies needs, of the groups its tiles touch, every x unit and the dy blocks of the
- * k-block groups its tiles touch. Returns whether thread [t0, t1) needs unit u; *bias
- * says whether it also takes the bias sums of a dy block (the thread owning the first
- * tile of that block's k-block group, so exactly one). */
+ * own copies needs, of the groups its tiles touch, the x units its item tiles read (every
+ * one unless xmajor) and the dy blocks of the k-block groups its tiles touch. Returns
+ * whether thread [t0, t1) needs unit u; *bias says whether it also takes the bias sums of
+ * a dy block (the thread owning the first tile of that block's k-block group, so exactly
+ * one). */
 static int needs_unit(const struct ck_dconv_geom *g, const struct tiling *tl, int nu, long t0,
                       long t1, int u, int *bias)
 {
     const int per = nu + g->KB, gi = u / per, r = u % per;
+    const long per_g = (long)tl->nit * tl->nkg;
     *bias = 0;
-    if (t0 >= t1)
+    const long lo = CK_MAX(t0, gi * per_g) - gi * per_g;
+    const long hi = CK_MIN(t1, (gi + 1) * per_g) - gi * per_g;
+    if (lo >= hi)
         return 0;
-    const long gk0 = t0 / tl->nit, gk1 = (t1 - 1) / tl->nit;
-    if (gi < gk0 / tl->nkg || gi > gk1 / tl->nkg)
-        return 0;
-    if (r < nu)
-        return 1;
-    const long gk = (long)gi * tl->nkg + (r - nu) / tl->nkb_max;
-    *bias = gk * tl->nit >= t0 && gk * tl->nit < t1;
-    return gk >= gk0 && gk <= gk1;
+    if (r < nu) { /* x block r holds item tiles [a, b] */
+        if (!tl->xmajor)
+            return 1;
+        const long per_blk = (long)g->T * g->RL;
+        const long a = r * per_blk / WG_NIT, b = ((r + 1) * per_blk - 1) / WG_NIT;
+        return range_has(tl, lo, hi, a, b, -1);
+    }
+    const long kg = (r - nu) / tl->nkb_max;
+    const long first = tl->xmajor ? kg : kg * tl->nit; /* within the group */
+    *bias = first >= lo && first < hi;
+    return tl->xmajor ? range_has(tl, lo, hi, 0, 0, kg) : range_has(tl, lo, hi, kg, kg, -1);
 }
 
 /* Prefetch of this thread's units of the next image into L2, spread over the kernel calls
@@ -81,8 +112,8 @@ static void image_tiles(const struct ck_dconv_geom *g, const struct ck_dconv_buf
     const size_t pq8 = (size_t)g->P * g->Q * 8, ximg = (size_t)g->XB * g->xblk;
     for (int p0 = 0; p0 < g->P; p0 += tl->rows)
         for (long t = t0; t < t1; t++) {
-            const int ti = (int)(t % tl->nit), kg = (int)(t / tl->nit % tl->nkg);
-            const int gi = (int)(t / ((long)tl->nit * tl->nkg));
+            int gi, kg, ti;
+            tile_at(tl, t, &gi, &kg, &ti);
             const int kb0 = kg * tl->nkb_max, i0 = ti * WG_NIT;
             struct ck_dconv_wgrad job = {
                 .dy = dsl + ((size_t)gi * g->KB + kb0) * pq8 + (size_t)p0 * g->Q * 8,
@@ -171,6 +202,8 @@ void ck_dconv_backward_weights(const struct ck_dconv_geom *g, const struct ck_dc
     tl.nit = (int)((g->items + WG_NIT - 1) / WG_NIT);
     tl.tiles = (long)g->G * tl.nkg * tl.nit;
     tl.rows = CK_MAX(1, CK_MIN(g->P, WG_TILE_PIXELS / g->Q));
+    tl.xmajor = !g->flat && !g->planar &&
+                (size_t)g->XB * g->xblk > (size_t)g->KB * g->P * g->Q * 8;
     const size_t pq8 = (size_t)g->P * g->Q * 8, ximg = (size_t)g->XB * g->xblk;
     const int nu = g->planar ? 0 : ck_dconv_x_units(g), per = nu + g->KB;
     const int nslot = g->wg_slots, batch = g->wg_batch;

@@ -169,6 +169,9 @@ Test(conv_avx2, results_do_not_depend_on_the_thread_count)
         "mb2ic3ih20oc24kh5ph2", "mb2ic64ih14oc48kh1",
         /* 8 images: forward per image-group with 1-2 threads, per row block with 3 */
         "mb8ic16ih9oc24kh3ph1", "mb8ic3ih10oc16kh3ph1", "mb3ic32ih16oc64kh3ph1",
+        /* stride 2, x copy larger than dy: backward-weights splits the items over threads
+         * that copy their own x blocks (thread ranges across k-block groups, groups) */
+        "mb4ic24ih13oc24kh3sh2ph1", "g2mb4ic32ih13oc32kh3sh2ph1",
     };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         for (int pass = 0; pass < CK_PASS_COUNT; pass++) {
