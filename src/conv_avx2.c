@@ -395,49 +395,46 @@ static int phase_start(int lo, int pad, int s, int phase)
     return lo + ((phase - (lo + pad) % s) % s + s) % s;
 }
 
+/* Output-channel blocks per backward-data reduction chunk of row phase rho: the weights
+ * of its column phases' taps (one call touches those of one phase) stay in L1. Balanced
+ * chunks, fixed by the problem. */
+static int bwd_chunk(const struct ck_dconv_geom *g, const int *phase, int rho)
+{
+    int ntap = 1;
+    for (int ph = rho * g->sw; ph < (rho + 1) * g->sw; ph++)
+        ntap = CK_MAX(ntap, phase[ph + 1] - phase[ph]);
+    const size_t wph = (size_t)CK_MIN(FWD_NOB, g->CB) * ntap * 64 * sizeof(float);
+    const int most = CK_MAX(1, (int)(L1_WEIGHT_BYTES / wph));
+    return ceil_div(g->KB, ceil_div(g->KB, most));
+}
+
 /* Backward-data of input blocks cb0..cb0+nob-1 of image-group ng (group gi), rows h0..h1-1:
  * dyi is that image's padded dy copy, dxb its blocked dx [nob][H][W][8] from block cb0 on;
- * then dxb goes to dx. Reduction chunks fixed by the problem, as in fwd_piece. */
+ * then dxb goes to dx. One call per phase and reduction chunk: the rows h0 <= h < h1 of
+ * row phase rho (sh apart in dx, adjacent in dy), the pixels of column phase phi. The
+ * chunks of a row phase run in order, each over its column phases (which share dxb's
+ * cache lines); a chunk carries the sums on through dxb, so every sum's order is fixed. */
 static void bwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs *b, const float *dyi,
                       float *dxb, float *dx, size_t ng, int gi, int cb0, int nob, int h0, int h1,
                       struct pf_plan *pf)
 {
-    const int nob_max = CK_MIN(FWD_NOB, g->CB);
     const ptrdiff_t row8 = (ptrdiff_t)g->Qp * 8;
     const size_t wblk = (size_t)g->T * 64; /* weight floats per (cb, kb) */
-    /* one call touches the taps of one phase only: about T / (sh*sw) of them */
-    const size_t wphase = (size_t)ceil_div(g->T, g->sh * g->sw) * 64;
-    const int chunk = CK_MAX(1, (int)(L1_WEIGHT_BYTES / (nob_max * wphase * sizeof(float))));
     const size_t hw8 = (size_t)g->H * g->W * 8, dyplane = (size_t)g->Pp * g->Qp * 8;
-    for (int kb0 = 0; kb0 < g->KB; kb0 += chunk) {
-        struct ck_dconv_row job = {
-            .w = b->w + ((size_t)gi * g->CB + cb0) * g->KB * wblk + kb0 * wblk * nob,
-            .nblk = CK_MIN(chunk, g->KB - kb0), .blk_len = 8,
-            .nob = nob, .accumulate = kb0 > 0,
-            .src_blk = (ptrdiff_t)dyplane, .src_ch = 1, .src_pix = 8,
-            .w_blk = (ptrdiff_t)(wblk * nob), .dst_pix = (ptrdiff_t)g->sw * 8,
-            .dst_ob = (ptrdiff_t)hw8,
-        };
-        const float *dy_n = dyi + kb0 * dyplane;
-        if (g->sh == 1 && g->sw == 1) { /* one phase: all rows in one call */
-            job.tap_src = b->tap_src, job.tap_w = b->tap_w, job.ntap = b->phase[1];
-            job.npix = g->W, job.nrow = h1 - h0;
-            job.src_row = row8, job.dst_row = (ptrdiff_t)g->W * 8;
-            job.src = dy_n + (size_t)(h0 + g->pt + g->dpt) * row8 + (size_t)(g->pl + g->dpl) * 8;
-            job.dst = dxb + (size_t)h0 * g->W * 8;
-            pf_take(pf, &job);
-            ck_dconv_row__avx2(&job);
+    struct ck_dconv_row job = {
+        .blk_len = 8, .nob = nob, .src_blk = (ptrdiff_t)dyplane, .src_ch = 1, .src_pix = 8,
+        .w_blk = (ptrdiff_t)(wblk * nob), .dst_pix = (ptrdiff_t)g->sw * 8,
+        .dst_ob = (ptrdiff_t)hw8, .src_row = row8, .dst_row = (ptrdiff_t)g->sh * g->W * 8,
+    };
+    for (int rho = 0; rho < g->sh; rho++) {
+        const int h = phase_start(h0, g->pt, g->sh, rho), chunk = bwd_chunk(g, b->phase, rho);
+        if (h >= h1)
             continue;
-        }
-        /* one call per phase: the rows h0 <= h < h1 of row phase rho (sh apart in dx,
-         * adjacent in dy), the pixels of column phase phi */
-        job.src_row = row8, job.dst_row = (ptrdiff_t)g->sh * g->W * 8;
-        for (int rho = 0; rho < g->sh; rho++) {
-            const int h = phase_start(h0, g->pt, g->sh, rho);
-            if (h >= h1)
-                continue;
-            const int hb = (h + g->pt) / g->sh;
-            job.nrow = (h1 - 1 - h) / g->sh + 1;
+        const int hb = (h + g->pt) / g->sh;
+        job.nrow = (h1 - 1 - h) / g->sh + 1;
+        for (int kb0 = 0; kb0 < g->KB; kb0 += chunk) {
+            job.w = b->w + ((size_t)gi * g->CB + cb0) * g->KB * wblk + kb0 * wblk * nob;
+            job.nblk = CK_MIN(chunk, g->KB - kb0), job.accumulate = kb0 > 0;
             for (int phi = 0; phi < g->sw; phi++) {
                 const int w0 = phase_start(0, g->pl, g->sw, phi);
                 if (w0 >= g->W)
@@ -447,7 +444,8 @@ static void bwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs 
                 job.tap_w = b->tap_w + b->phase[ph];
                 job.ntap = b->phase[ph + 1] - b->phase[ph];
                 job.npix = (g->W - 1 - w0) / g->sw + 1;
-                job.src = dy_n + (size_t)(hb + g->dpt) * row8 + (size_t)(wb0 + g->dpl) * 8;
+                job.src = dyi + kb0 * dyplane + (size_t)(hb + g->dpt) * row8 +
+                          (size_t)(wb0 + g->dpl) * 8;
                 job.dst = dxb + ((size_t)h * g->W + w0) * 8;
                 pf_take(pf, &job);
                 ck_dconv_row__avx2(&job);
@@ -507,15 +505,16 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
     b.phase[g.sh * g.sw] = nt;
     const int nob_max = CK_MIN(FWD_NOB, g.CB), ngrp = ceil_div(g.CB, nob_max);
     const size_t hw8 = (size_t)g.H * g.W * 8, dyplane = (size_t)g.Pp * g.Qp * 8;
-    const size_t wphase = (size_t)ceil_div(g.T, g.sh * g.sw) * 64; /* as in bwd_piece */
-    const int nchunk = ceil_div(g.KB, CK_MAX(1, (int)(L1_WEIGHT_BYTES / (nob_max * wphase * sizeof(float)))));
+    int ncalls = 0; /* per input block group: as in bwd_piece */
+    for (int rho = 0; rho < g.sh; rho++)
+        ncalls += ceil_div(g.KB, bwd_chunk(&g, b.phase, rho)) * g.sw;
     const long nimg = (long)g.N * g.G;
     if (nimg >= 4L * ck__max_threads()) {
         const struct img_split sp = {
             .g = &g, .b = &b, .in = dy, .out = dx,
             .in_img = (size_t)g.Kg * g.P * g.Q, .out_img = (size_t)g.Cg * g.H * g.W,
             .in_slots = b.dy, .out_slots = b.out, .in_slot = g.KB * dyplane,
-            .out_slot = g.CB * hw8, .ncalls = ngrp * nchunk * g.sh * g.sw,
+            .out_slot = g.CB * hw8, .ncalls = ngrp * ncalls,
             .image = bwd_image,
         };
         split_images(&sp, nimg);
