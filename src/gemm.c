@@ -361,11 +361,25 @@ static void macro_kernel(const struct ck_gemm_args *g, ukernel_fn ukernel, size_
 #else
     const int part_ok = 0;
 #endif
+    /* The block's tiles, the same for every panel: rows, C's row stride in each and
+     * whether its rows are equally spaced (not where a view's row block ends). */
+    size_t t_mr[MC / MR], t_ldc[MC / MR], n_t = 0;
+    unsigned char t_even[MC / MR];
+    for (size_t ir = 0, mr; ir < mc; ir += mr, n_t++) {
+        mr = tile_rows(mc, ir);
+        const size_t *ro = roff + ir, ldc = mr > 1 ? ro[1] - ro[0] : NR;
+        int even = 1;
+        for (size_t r = 2; even && r < mr; r++)
+            even = ro[r] - ro[r - 1] == ldc;
+        t_mr[n_t] = mr, t_ldc[n_t] = ldc, t_even[n_t] = (unsigned char)even;
+    }
+    const int cols_plain = g->lc.col.stride == 1 && g->lc.col.blk == 0;
     /* Loop 2: the NR-wide micro-panels of packed B; each stays in L1 for loop 1. */
     for (size_t jr = 0; jr < nc; jr += NR) {
         const size_t nr = CK_MIN((size_t)NR, nc - jr);
         ck_gemm_fill_offsets(&g->lc.col, jc + jr, nr, coff);
-        const int cols_unit = ck_gemm_unit_run(coff, nr), cols_ok = nr == NR && cols_unit;
+        const int cols_unit = cols_plain || ck_gemm_unit_run(coff, nr);
+        const int cols_ok = nr == NR && cols_unit;
         const float *b_p = bp + jr * kc;
         if (jr < nc_next) /* B of the next column block, into L2 for its pack_b */
             for (size_t k = 0; k < kc; k++)
@@ -386,14 +400,10 @@ static void macro_kernel(const struct ck_gemm_args *g, ukernel_fn ukernel, size_
         }
         /* Loop 1: the MR-tall slivers of packed A (from L2) against that panel. */
         const float *a_s = ap;
-        for (size_t ir = 0, mr; ir < mc; ir += mr, a_s += kc * MR) {
-            mr = tile_rows(mc, ir);
-            const size_t *ro = roff + ir;
+        for (size_t t = 0, ir = 0; t < n_t; ir += t_mr[t], t++, a_s += kc * MR) {
+            const size_t mr = t_mr[t], ldc = t_ldc[t], *ro = roff + ir;
             /* C's rows of this tile equally spaced, its columns one run */
-            int even = cols_unit;
-            const size_t ldc = mr > 1 ? ro[1] - ro[0] : NR;
-            for (size_t r = 2; even && r < mr; r++)
-                even = ro[r] - ro[r - 1] == ldc;
+            const int even = cols_unit && t_even[t];
             int added = 0; /* row_add done by the kernel */
             if (nt && even && nr == NR && !row_add) {
 #ifdef CONVKIT_HAVE_AVX2
