@@ -100,6 +100,35 @@ CK_INLINE void row_tile(const struct ck_dconv_row *a, const float *src, float *d
             _mm256_storeu_ps(dst + ob * a->dst_ob + dof[j], acc[ob][j]);
 }
 
+/* Prefetch progress over a call's tiles: per[r] of lines[r] lines of pf[r] a tile. */
+struct pf_state {
+    const char *p[2];
+    size_t next[2], per[2], lines[2];
+};
+
+CK_INLINE void pf_step(struct pf_state *st)
+{
+    for (int r = 0; r < 2; r++) {
+        const size_t end = st->next[r] + st->per[r] < st->lines[r] ? st->next[r] + st->per[r]
+                                                                    : st->lines[r];
+        for (; st->next[r] < end; st->next[r]++)
+            _mm_prefetch(st->p[r] + 64 * st->next[r], _MM_HINT_T1);
+    }
+}
+
+/* ntile straight full-width tiles (UR pixels each) one after the other along a row, in
+ * one call: the job's fields are read once, not once a tile. */
+CK_INLINE void row_run(const struct ck_dconv_row *a, const float *src, float *dst, int ntile,
+                       struct pf_state *st, const int NOB, const int UR, const int SP,
+                       const int DP)
+{
+    const ptrdiff_t sstep = UR * (SP ? SP : a->src_pix), dstep = UR * (DP ? DP : a->dst_pix);
+    for (int k = 0; k < ntile; k++, src += sstep, dst += dstep) {
+        pf_step(st);
+        row_tile(a, src, dst, UR, 0, 0, NOB, UR, SP, DP, 0);
+    }
+}
+
 /* Families of tiles by (SP, DP) (see row_tile): f88 (stride 1), f168 (forward stride 2:
  * input pixels 16 floats apart), f80 (backward-data stride > 1: output pixels sw*8
  * apart), gen (everything else: strided or flat input). Each has straight tiles of any
@@ -133,6 +162,19 @@ typedef void (*row_fn)(const struct ck_dconv_row *, const float *, float *, int,
 ROW_FNS(s88, 8, 8, 0) ROW_FNS(s168, 16, 8, 0) ROW_FNS(s80, 8, 0, 0) ROW_FNS(gen, 0, 0, 1)
 WRAP_FNS(w88, 8, 8) WRAP_FNS(w168, 16, 8) WRAP_FNS(w80, 8, 0)
 
+typedef void (*run_fn)(const struct ck_dconv_row *, const float *, float *, int,
+                       struct pf_state *);
+#define RUN_FN(fam, sp, dp, nob, ur)                                                      \
+    static void fam##_##nob##x##ur(const struct ck_dconv_row *a, const float *src,       \
+                                   float *dst, int ntile, struct pf_state *st)           \
+    {                                                                                     \
+        row_run(a, src, dst, ntile, st, nob, ur, sp, dp);                                 \
+    }
+#define RUN_FNS(fam, sp, dp)                                                              \
+    RUN_FN(fam, sp, dp, 1, 12) RUN_FN(fam, sp, dp, 2, 6) RUN_FN(fam, sp, dp, 3, 4)        \
+    RUN_FN(fam, sp, dp, 4, 3)
+RUN_FNS(r88, 8, 8) RUN_FNS(r168, 16, 8) RUN_FNS(r80, 8, 0) RUN_FNS(rgen, 0, 0)
+
 /* [nob-1][ur-1]; NULL where nob*ur > 12 (never used). */
 #define ROW_TABLE(pre)                                                                    \
     {                                                                                     \
@@ -148,6 +190,8 @@ static const row_fn straight_fns[4][4][12] = {ROW_TABLE(s88_), ROW_TABLE(s168_),
                                               ROW_TABLE(s80_), ROW_TABLE(gen_)};
 static const row_fn wrap_fns[4][4] = {WRAP_TABLE(w88_), WRAP_TABLE(w168_), WRAP_TABLE(w80_),
                                       WRAP_TABLE(gen_)};
+static const run_fn run_fns[4][4] = {WRAP_TABLE(r88_), WRAP_TABLE(r168_), WRAP_TABLE(r80_),
+                                     WRAP_TABLE(rgen_)};
 
 void ck_dconv_row__avx2(const struct ck_dconv_row *a)
 {
@@ -161,28 +205,29 @@ void ck_dconv_row__avx2(const struct ck_dconv_row *a)
     const ptrdiff_t sjump = a->src_row - npix * a->src_pix;
     const ptrdiff_t djump = a->dst_row - npix * a->dst_pix;
     const long total = (long)a->nrow * npix, ntile = (total + ur - 1) / ur;
-    size_t pf_lines[2], pf_next[2] = {0, 0}, pf_per[2];
+    struct pf_state st = {{a->pf[0], a->pf[1]}, {0, 0}, {0, 0}, {0, 0}};
     for (int r = 0; r < 2; r++) {
-        pf_lines[r] = a->pf[r] ? (a->pf_bytes[r] + 63) / 64 : 0;
-        pf_per[r] = ntile > 0 ? (pf_lines[r] + (size_t)ntile - 1) / (size_t)ntile : 0;
+        st.lines[r] = a->pf[r] ? (a->pf_bytes[r] + 63) / 64 : 0;
+        st.per[r] = ntile > 0 ? (st.lines[r] + (size_t)ntile - 1) / (size_t)ntile : 0;
     }
     int i = 0, j = 0; /* row and pixel of the next tile */
     for (long done = 0; done < total;) {
-        for (int r = 0; r < 2; r++) {
-            const size_t end = pf_next[r] + pf_per[r] < pf_lines[r] ? pf_next[r] + pf_per[r]
-                                                                     : pf_lines[r];
-            for (; pf_next[r] < end; pf_next[r]++)
-                _mm_prefetch(a->pf[r] + 64 * pf_next[r], _MM_HINT_T1);
-        }
         const float *s = a->src + i * a->src_row + j * a->src_pix;
         float *d = a->dst + i * a->dst_row + j * a->dst_pix;
         const int left = npix - j;
         int n = (int)(total - done < ur ? total - done : ur);
-        if (n <= left) { /* straight tile */
+        const int nrun = (int)((n == ur ? left : 0) / ur);
+        if (nrun > 1 && (long)nrun * ur <= total - done) { /* straight full tiles */
+            run_fns[fam][nob - 1](a, s, d, nrun, &st);
+            n = nrun * ur;
+        } else if (n <= left) { /* straight tile */
+            pf_step(&st);
             straight[n - 1](a, s, d, n, 0, 0);
         } else if (n == ur && n - left <= npix) { /* full tile over two rows */
+            pf_step(&st);
             wrap_fns[fam][nob - 1](a, s, d, left, sjump, djump);
         } else { /* the row's rest as a narrow straight tile */
+            pf_step(&st);
             n = left;
             straight[n - 1](a, s, d, n, 0, 0);
         }
