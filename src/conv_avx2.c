@@ -271,25 +271,25 @@ static void pf_take(struct pf_plan *pf, struct ck_dconv_row *job)
 /* ---- forward ------------------------------------------------------------------------ */
 
 /* Forward of output blocks kb0..kb0+nob-1 of image-group ng (group gi), output rows
- * p0..p1-1: xi is that image's x copy, yb its blocked output [nob][P][Q][8] from block
- * kb0 on. The reduction runs in chunks whose weights stay in L1 (the same chunks for
- * every caller, so the sums do not depend on the work split); then yb goes to y. */
+ * p0..p1-1, over the reduction chunks of input blocks c0..c1-1 (c0 a chunk start): xi is
+ * that image's x copy, yb its blocked output [nob][P][Q][8] from block kb0 on. A chunk
+ * carries the sums on through yb and the chunks are fixed by the problem, so the sums do
+ * not depend on the work split; after the last chunk (c1 == XB) yb goes to y. */
 static void fwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs *b, const float *xi,
                       float *yb, float *y, size_t ng, int gi, int kb0, int nob, int p0, int p1,
-                      struct pf_plan *pf)
+                      int c0, int c1, struct pf_plan *pf)
 {
-    const int nob_max = CK_MIN(FWD_NOB, g->KB);
     const size_t wblk = (size_t)g->T * g->RL * 8; /* weight floats per (kb, xb) */
-    const int chunk = CK_MAX(1, (int)(L1_WEIGHT_BYTES / (nob_max * wblk * sizeof(float))));
+    const int chunk = ck_dconv_fwd_chunk(g);
     const size_t pq8 = (size_t)g->P * g->Q * 8;
-    for (int cb0 = 0; cb0 < g->XB; cb0 += chunk) {
+    for (int cb0 = c0; cb0 < c1; cb0 += chunk) {
         struct ck_dconv_row job = {
             .src = xi + cb0 * g->xblk + (size_t)p0 * g->sh * g->Wp * g->xpix,
             .w = b->w + ((size_t)gi * g->KB + kb0) * g->items * 8 + cb0 * wblk * nob,
             .bias = b->bias + ((size_t)gi * g->KB + kb0) * 8,
             .dst = yb + (size_t)p0 * g->Q * 8,
             .tap_src = b->tap_src, .tap_w = b->tap_w,
-            .ntap = g->T, .nblk = CK_MIN(chunk, g->XB - cb0), .blk_len = g->RL,
+            .ntap = g->T, .nblk = CK_MIN(chunk, c1 - cb0), .blk_len = g->RL,
             .npix = g->Q, .nrow = p1 - p0, .nob = nob, .accumulate = cb0 > 0,
             .src_blk = (ptrdiff_t)g->xblk, .src_ch = (ptrdiff_t)g->xch,
             .src_pix = (ptrdiff_t)(g->sw * g->xpix),
@@ -300,25 +300,42 @@ static void fwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs 
         pf_take(pf, &job);
         ck_dconv_row__avx2(&job);
     }
-    for (int ob = 0; ob < nob; ob++) {
+    for (int ob = 0; ob < nob && c1 == g->XB; ob++) {
         const int k0 = (kb0 + ob) * 8;
         ck_dconv_unpack_block8(yb + ob * pq8, CK_MIN(8, g->Kg - k0), g->P, g->Q, p0, p1,
                       y + (ng * g->Kg + k0) * (pq8 / 8));
     }
 }
 
-/* Forward of image-group ng for split_images: copy x, then every output block group. */
+/* Forward of image-group ng for split_images, one reduction chunk at a time: copy its x
+ * blocks (flat: all of x), then run it for every output block group while the copy is
+ * in L2; meanwhile the next chunk's x (after the last, the thread's next image's first)
+ * and a share of this image's output are prefetched. */
 static void fwd_image(const struct img_split *sp, long ng, float *xs, float *ys,
                       struct pf_plan *pf)
 {
     const struct ck_dconv_geom *g = sp->g;
     const int nu = ck_dconv_x_units(g), nob_max = CK_MIN(FWD_NOB, g->KB);
-    const size_t pq8 = (size_t)g->P * g->Q * 8;
-    for (int u = 0; u < nu; u++)
-        ck_dconv_pack_x_unit(g, sp->in, (int)ng * nu + u, xs + u * ck_dconv_x_unit_size(g));
-    for (int kb0 = 0; kb0 < g->KB; kb0 += nob_max)
-        fwd_piece(g, sp->b, xs, ys + kb0 * pq8, sp->out, (size_t)ng, (int)(ng % g->G), kb0,
-                  CK_MIN(nob_max, g->KB - kb0), 0, g->P, pf);
+    const int chunk = ck_dconv_fwd_chunk(g), nchunk = ceil_div(g->XB, chunk);
+    const size_t pq8 = (size_t)g->P * g->Q * 8, hw = (size_t)g->H * g->W;
+    for (int c0 = 0, ci = 0; c0 < g->XB; c0 += chunk, ci++) {
+        const int c1 = CK_MIN(g->XB, c0 + chunk), last = c1 == g->XB;
+        const int ch1 = CK_MIN(c1 * 8, g->Cg); /* the next chunk's x: nch channels from ch1 */
+        const int nch = last ? CK_MIN(chunk * 8, g->Cg) : CK_MIN((c1 + chunk) * 8, g->Cg) - ch1;
+        const float *next = sp->in + ((size_t)ng * g->Cg + ch1) * hw;
+        struct pf_plan cp = {
+            .p = {last && !pf->p[0] ? NULL : (const char *)next,
+                  pf->p[1] + pf->bytes[1] * ci / nchunk},
+            .bytes = {nch * hw * sizeof(float),
+                      pf->bytes[1] * (ci + 1) / nchunk - pf->bytes[1] * ci / nchunk},
+            .ncalls = ceil_div(g->KB, nob_max),
+        };
+        for (int u = g->flat ? 0 : c0; u < (g->flat ? nu : c1); u++)
+            ck_dconv_pack_x_unit(g, sp->in, (int)ng * nu + u, xs + u * ck_dconv_x_unit_size(g));
+        for (int kb0 = 0; kb0 < g->KB; kb0 += nob_max)
+            fwd_piece(g, sp->b, xs, ys + kb0 * pq8, sp->out, (size_t)ng, (int)(ng % g->G),
+                      kb0, CK_MIN(nob_max, g->KB - kb0), 0, g->P, c0, c1, &cp);
+    }
 }
 
 /* x is (N,C,H,W), w is (K,C/G,R,S), bias is (K) or NULL, y is (N,K,P,Q).
@@ -349,8 +366,7 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
     }
     const int nob_max = CK_MIN(FWD_NOB, g.KB), ngrp = ceil_div(g.KB, nob_max);
     const size_t pq8 = (size_t)g.P * g.Q * 8, ximg = (size_t)g.XB * g.xblk;
-    const size_t wblk = (size_t)g.T * g.RL * 8;
-    const int nchunk = ceil_div(g.XB, CK_MAX(1, (int)(L1_WEIGHT_BYTES / (nob_max * wblk * sizeof(float)))));
+    const int nchunk = ceil_div(g.XB, ck_dconv_fwd_chunk(&g));
     const long nimg = (long)g.N * g.G;
     if (nimg >= 4L * ck__max_threads()) {
         const struct img_split sp = {
@@ -372,7 +388,7 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
         const int kb0 = kgp * nob_max, p0 = rb * rpb;
         fwd_piece(&g, &b, b.x + (size_t)ng * ximg, b.out + ((size_t)ng * g.KB + kb0) * pq8, y,
                   (size_t)ng, (int)(ng % g.G), kb0, CK_MIN(nob_max, g.KB - kb0), p0,
-                  CK_MIN(g.P, p0 + rpb), NULL);
+                  CK_MIN(g.P, p0 + rpb), 0, g.XB, NULL);
     }
     return CK_OK;
 }
@@ -395,19 +411,6 @@ static int phase_start(int lo, int pad, int s, int phase)
     return lo + ((phase - (lo + pad) % s) % s + s) % s;
 }
 
-/* Output-channel blocks per backward-data reduction chunk of row phase rho: the weights
- * of its column phases' taps (one call touches those of one phase) stay in L1. Balanced
- * chunks, fixed by the problem. */
-static int bwd_chunk(const struct ck_dconv_geom *g, const int *phase, int rho)
-{
-    int ntap = 1;
-    for (int ph = rho * g->sw; ph < (rho + 1) * g->sw; ph++)
-        ntap = CK_MAX(ntap, phase[ph + 1] - phase[ph]);
-    const size_t wph = (size_t)CK_MIN(FWD_NOB, g->CB) * ntap * 64 * sizeof(float);
-    const int most = CK_MAX(1, (int)(L1_WEIGHT_BYTES / wph));
-    return ceil_div(g->KB, ceil_div(g->KB, most));
-}
-
 /* Backward-data of input blocks cb0..cb0+nob-1 of image-group ng (group gi), rows h0..h1-1:
  * dyi is that image's padded dy copy, dxb its blocked dx [nob][H][W][8] from block cb0 on;
  * then dxb goes to dx. One call per phase and reduction chunk: the rows h0 <= h < h1 of
@@ -427,7 +430,8 @@ static void bwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs 
         .dst_ob = (ptrdiff_t)hw8, .src_row = row8, .dst_row = (ptrdiff_t)g->sh * g->W * 8,
     };
     for (int rho = 0; rho < g->sh; rho++) {
-        const int h = phase_start(h0, g->pt, g->sh, rho), chunk = bwd_chunk(g, b->phase, rho);
+        const int h = phase_start(h0, g->pt, g->sh, rho);
+        const int chunk = ck_dconv_bwd_chunk(g, b->phase, rho);
         if (h >= h1)
             continue;
         const int hb = (h + g->pt) / g->sh;
@@ -507,7 +511,7 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
     const size_t hw8 = (size_t)g.H * g.W * 8, dyplane = (size_t)g.Pp * g.Qp * 8;
     int ncalls = 0; /* per input block group: as in bwd_piece */
     for (int rho = 0; rho < g.sh; rho++)
-        ncalls += ceil_div(g.KB, bwd_chunk(&g, b.phase, rho)) * g.sw;
+        ncalls += ceil_div(g.KB, ck_dconv_bwd_chunk(&g, b.phase, rho)) * g.sw;
     const long nimg = (long)g.N * g.G;
     if (nimg >= 4L * ck__max_threads()) {
         const struct img_split sp = {

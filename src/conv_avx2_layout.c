@@ -110,6 +110,28 @@ void ck_dconv_pack_dy(const struct ck_dconv_geom *g, const float *dy, float *dyb
                                bsum ? bsum + (size_t)i * 32 : NULL);
 }
 
+/* Input blocks per forward reduction chunk: their weights for FWD_NOB output blocks stay
+ * in L1. Fixed by the problem (so are the sums' chunks). */
+int ck_dconv_fwd_chunk(const struct ck_dconv_geom *g)
+{
+    const size_t wblk = (size_t)CK_MIN(FWD_NOB, g->KB) * g->T * g->RL * 8 * sizeof(float);
+    return CK_MAX(1, (int)(L1_WEIGHT_BYTES / wblk));
+}
+
+/* Output-channel blocks per backward-data reduction chunk of row phase rho: the weights of
+ * its column phases' taps (one kernel call touches those of one phase; phase[] as in
+ * struct ck_dconv_bufs) stay in L1. Balanced chunks, fixed by the problem. */
+int ck_dconv_bwd_chunk(const struct ck_dconv_geom *g, const int *phase, int rho)
+{
+    int ntap = 1;
+    for (int ph = rho * g->sw; ph < (rho + 1) * g->sw; ph++)
+        ntap = CK_MAX(ntap, phase[ph + 1] - phase[ph]);
+    const size_t wph = (size_t)CK_MIN(FWD_NOB, g->CB) * ntap * 64 * sizeof(float);
+    const int most = CK_MAX(1, (int)(L1_WEIGHT_BYTES / wph));
+    const int n = (g->KB + most - 1) / most;
+    return (g->KB + n - 1) / n;
+}
+
 /* Output blocks are processed FWD_NOB at a time; the weights of such a group are
  * interleaved per reduction channel (the kernel loads them at constant offsets). */
 static int group_nob(int blk, int nblk)

@@ -78,6 +78,11 @@ void ck_dconv_unpack_block8(const float *src, int nc, int P, int Q, int p0, int 
 void ck_dconv_pack_w_fwd(const struct ck_dconv_geom *g, const float *w, float *wf);
 void ck_dconv_pack_w_bwd(const struct ck_dconv_geom *g, const float *w, float *wd);
 
+/* Reduction chunks (blocks whose weights stay in L1): forward input blocks per chunk;
+ * backward-data output-channel blocks per chunk of row phase rho. */
+int ck_dconv_fwd_chunk(const struct ck_dconv_geom *g);
+int ck_dconv_bwd_chunk(const struct ck_dconv_geom *g, const int *phase, int rho);
+
 /* db (K) from the partial sums of ck_dconv_pack_dy. */
 void ck_dconv_bias_grad(const struct ck_dconv_geom *g, const double *bsum, float *db);
 
