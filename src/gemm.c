@@ -1,11 +1,11 @@
-/* gemm.c - the SGEMM driver: cache blocking, packing into the caller's workspace,
- * the macro-kernel, thread partitioning and micro-kernel selection.
+/* gemm.c - the SGEMM driver: cache blocking, the macro-kernel, thread partitioning and
+ * micro-kernel selection; the packers it calls are in gemm_pack.c.
  *
  * The arithmetic is done by an MR x NR micro-kernel (gemm_ukernel_ref.c, or
  * simd/gemm_avx2.c when the CPU has AVX2+FMA); everything around it is here. It does
  * not allocate: packed blocks live in the caller's workspace. Tiny problems, and a
  * long K with a small C, take the unpacked paths of gemm_small.c instead (packing
- * would cost more than it saves); helpers both files use are in gemm_impl.h.
+ * would cost more than it saves); helpers the files share are in gemm_impl.h.
  *
  * ---- Micro-kernel contract (the one place it is written down) ------------------------
  *
@@ -104,14 +104,12 @@ enum {
     NR = CK_GEMM_NR,
     KC = CK_GEMM_KC_MAX,
     MC = 144,
-    NC = 4080,
+    NC = CK_GEMM_NC,
     NC_BSRC = 768,
     NC_BSRC_SHORT = 48,
     A_ALL_MAX = MC * KC, /* keeps the workspace bound of gemm.h */
     PF_B_K_MAX = 64,
     PF_B_FLOATS = 64 * 1024,
-    PACK_B_ROWS = 8,
-    PACK_B_PF_PANELS = 8,
     PF_C_L1_KC = 128,
 };
 /* C of at least this many bytes (beyond both cores' L2) may be stored non-temporally
@@ -131,171 +129,6 @@ struct ck_gemm_layout ck_gemm_layout_rm(enum ck_gemm_trans t, size_t ld)
     l.row.stride = t == CK_GEMM_TRANS ? 1 : ld;
     l.col.stride = t == CK_GEMM_TRANS ? ld : 1;
     return l;
-}
-
-/* ---- packing ---------------------------------------------------------------------------- */
-
-/* 1 if the AVX2 packers may run (they only move data: results do not depend on it). */
-int ck_gemm_have_avx2(void)
-{
-#ifdef CONVKIT_HAVE_AVX2
-    const unsigned need = CK_CPU_AVX2 | CK_CPU_FMA;
-    return (ck_cpu_features() & need) == need;
-#else
-    return 0;
-#endif
-}
-
-void ck_gemm_pack_panel_t(size_t kc, const float *const cols[NR], float *bp)
-{
-#ifdef CONVKIT_HAVE_AVX2
-    if (ck_gemm_have_avx2()) {
-        ck_sgemm_pack_t16__avx2(kc, cols, bp);
-        return;
-    }
-#endif
-    for (size_t j = 0; j < NR; j++) {
-        if (cols[j])
-            for (size_t k = 0; k < kc; k++)
-                bp[k * NR + j] = cols[j][k];
-        else
-            for (size_t k = 0; k < kc; k++)
-                bp[k * NR + j] = 0.0f;
-    }
-}
-
-/* Packed B: rows pc..pc+kc, columns jc..jc+nc of op(B) as ceil(nc/NR) panels; panel p
- * holds element (k, j) at bp[p*kc*NR + k*NR + j], columns past nc are zero.
- * Panels whose 16 columns are one unit-stride run (row-major B, or pixels of one image)
- * are filled a few rows at a time across all of them, so each source row is read as
- * one long stream (a panel at a time would touch kc rows a cache line each). Columns that are
- * contiguous along k (transposed B) go through 8x8 transposes; anything else is a gather. */
-static void pack_b(const struct ck_gemm_args *g, size_t pc, size_t kc, size_t jc, size_t nc,
-                   float *bp)
-{
-    if (g->bsrc) {
-        g->bsrc->pack(g->bsrc->ctx, pc, kc, jc, nc, bp);
-        return;
-    }
-    enum { NP = NC / NR };
-    size_t koff[KC], coff[NR], run0[NP];
-    unsigned char is_run[NP];
-    ck_gemm_fill_offsets(&g->lb.row, pc, kc, koff);
-    const int k_unit = ck_gemm_unit_run(koff, kc);
-    size_t n_runs = 0;
-    for (size_t jp = 0, p = 0; jp < nc; jp += NR, p++) {
-        const size_t nv = CK_MIN((size_t)NR, nc - jp);
-        ck_gemm_fill_offsets(&g->lb.col, jc + jp, nv, coff);
-        is_run[p] = nv == NR && ck_gemm_unit_run(coff, NR);
-        run0[p] = coff[0];
-        n_runs += is_run[p];
-        if (is_run[p])
-            continue;
-        float *bq = bp + p * kc * NR;
-        if (k_unit) {
-            const float *cols[NR];
-            for (size_t j = 0; j < NR; j++)
-                cols[j] = j < nv ? g->b + coff[j] + koff[0] : NULL;
-            ck_gemm_pack_panel_t(kc, cols, bq);
-        } else {
-            for (size_t k = 0; k < kc; k++) {
-                const float *src = g->b + koff[k];
-                for (size_t j = 0; j < nv; j++)
-                    bq[k * NR + j] = src[coff[j]];
-                for (size_t j = nv; j < NR; j++)
-                    bq[k * NR + j] = 0.0f;
-            }
-        }
-    }
-    if (n_runs == 0)
-        return;
-    /* Rows in groups of PACK_B_ROWS, and within a group panel by panel: each panel
-     * gets 8 consecutive 64-byte rows (512 contiguous bytes, one page) per visit
-     * instead of 1, while the source is still read as 8 sequential streams.
-     * 64x16384x288 (a 4.7 MiB block, panels 18 KiB apart) 1 thread: 77 -> 89 GFLOP/s
-     * best of ~200 interleaved calls; 16 rows was slower again (79), 6 and 12 ~86. */
-    const size_t np = (nc + NR - 1) / NR;
-    /* A short K: each row's line PACK_B_PF_PANELS panels ahead is prefetched (the copy
-     * otherwise waits on memory). convkit-bench medians of 3, alternating rounds,
-     * GFLOP/s: 32x65536x27 1T 67.3/72.0/68.5/72.9 -> 71.8/71.5/74.5/71.5, 2T
-     * 145.0/151.4/151.0/149.4 -> 154.1/150.8/156.7/151.4; 27x65536x32_tn 1T
-     * 63.4/65.0/70.4 -> 68.1/69.8/74.7. Longer K left alone (64x16384x288 level to
-     * noisy). */
-    const size_t pfd = kc <= PF_B_K_MAX ? PACK_B_PF_PANELS * NR : 0;
-    for (size_t k0 = 0; k0 < kc; k0 += PACK_B_ROWS) {
-        const size_t k1 = CK_MIN(kc, k0 + PACK_B_ROWS);
-        for (size_t p = 0; p < np; p++)
-            if (is_run[p])
-                for (size_t k = k0; k < k1; k++) {
-                    if (pfd)
-                        __builtin_prefetch(g->b + koff[k] + run0[p] + pfd, 0, 3);
-                    memcpy(bp + p * kc * NR + k * NR, g->b + koff[k] + run0[p],
-                           NR * sizeof(float));
-                }
-    }
-}
-
-/* Rows of the tile (and packed A sliver) that starts at row ir of an mc-row block:
- * MR, except that a remainder of 1..3 rows is merged with the last full tile and the
- * two split evenly (32 = 4 x 6 + 4 + 4, not 5 x 6 + 2): a tile of mr rows has 2*mr
- * independent FMA chains, and fewer than 8 leave the two FMA pipes waiting on the
- * 4-cycle latency. ceil(mc / MR) tiles either way. 32x65536x27 1 thread, medians of 3
- * in two alternating rounds: 73.6, 74.2 -> 77.8, 77.9 GFLOP/s (2 threads level). */
-static size_t tile_rows(size_t mc, size_t ir)
-{
-    const size_t r = mc % MR;
-    if (r == 0 || r > 3 || mc < MR || ir + MR + r < mc)
-        return CK_MIN((size_t)MR, mc - ir);
-    const size_t last_full = mc - r - MR;
-    return ir == last_full ? (MR + r + 1) / 2 : (MR + r) / 2;
-}
-
-/* Packed A: rows ic..ic+mc, columns pc..pc+kc of op(A) as ceil(mc/MR) slivers, one per
- * tile (tile_rows); sliver s holds element (i, k) of its tile at ap[s*kc*MR + k*MR + i],
- * rows past the tile's height are zero. */
-static void pack_a(const struct ck_gemm_args *g, size_t ic, size_t mc, size_t pc, size_t kc,
-                   float *ap)
-{
-    size_t koff[KC], roff[MR], run_at[KC + 1];
-    ck_gemm_fill_offsets(&g->la.col, pc, kc, koff);
-    /* runs of k with unit stride (one run for row-major A; several when k crosses the
-     * images of a pixel view): each run of each row is one stream */
-    size_t n_runs = 0;
-    for (size_t k = 0; k < kc; k++)
-        if (k == 0 || koff[k] != koff[k - 1] + 1)
-            run_at[n_runs++] = k;
-    run_at[n_runs] = kc;
-    const int by_rows = n_runs * 8 <= kc, avx2 = ck_gemm_have_avx2();
-    for (size_t ip = 0, mv; ip < mc; ip += mv, ap += kc * MR) {
-        mv = tile_rows(mc, ip);
-        ck_gemm_fill_offsets(&g->la.row, ic + ip, mv, roff);
-        if (by_rows) {
-            /* rows contiguous along k (row-major A): transposes, or one stream a row */
-            for (size_t t = 0; t < n_runs; t++) {
-                const size_t k0 = run_at[t], kn = run_at[t + 1] - k0;
-                const float *rows[MR];
-                for (size_t i = 0; i < MR; i++)
-                    rows[i] = i < mv ? g->a + roff[i] + koff[k0] : NULL;
-                if (avx2) {
-#ifdef CONVKIT_HAVE_AVX2
-                    ck_sgemm_pack_a6__avx2(kn, rows, ap + k0 * MR);
-#endif
-                    continue;
-                }
-                for (size_t i = 0; i < MR; i++)
-                    for (size_t k = 0; k < kn; k++)
-                        ap[(k0 + k) * MR + i] = i < mv ? rows[i][k] : 0.0f;
-            }
-            continue;
-        }
-        for (size_t k = 0; k < kc; k++) {
-            const float *src = g->a + koff[k];
-            for (size_t i = 0; i < mv; i++)
-                ap[k * MR + i] = src[roff[i]];
-            for (size_t i = mv; i < MR; i++)
-                ap[k * MR + i] = 0.0f;
-        }
-    }
 }
 
 /* ---- macro-kernel ---------------------------------------------------------------------- */
@@ -366,7 +199,7 @@ static void macro_kernel(const struct ck_gemm_args *g, ukernel_fn ukernel, size_
     size_t t_mr[MC / MR], t_ldc[MC / MR], n_t = 0;
     unsigned char t_even[MC / MR];
     for (size_t ir = 0, mr; ir < mc; ir += mr, n_t++) {
-        mr = tile_rows(mc, ir);
+        mr = ck_gemm_tile_rows(mc, ir);
         const size_t *ro = roff + ir, ldc = mr > 1 ? ro[1] - ro[0] : NR;
         int even = 1;
         for (size_t r = 2; even && r < mr; r++)
@@ -534,17 +367,17 @@ static void run_rect(const struct ck_gemm_args *g, const struct plan *pl, int t,
     const size_t K = (size_t)g->K, mr_all = round_up(m1 - m0, MR);
     if (pl->a_all) /* k block pc at ap + pc*mr_all (all blocks but the last are kcb) */
         for (size_t pc = 0; pc < K; pc += pl->kcb)
-            pack_a(g, m0, m1 - m0, pc, CK_MIN(pl->kcb, K - pc), ap + pc * mr_all);
+            ck_gemm_pack_a(g, m0, m1 - m0, pc, CK_MIN(pl->kcb, K - pc), ap + pc * mr_all);
     for (size_t jc = n0; jc < n1; jc += pl->ncb) {
         const size_t nc = CK_MIN(pl->ncb, n1 - jc);
         for (size_t pc = 0; pc < K; pc += pl->kcb) {
             const size_t kc = CK_MIN(pl->kcb, K - pc);
             const float beta = pc == 0 ? g->beta : 1.0f;
-            pack_b(g, pc, kc, jc, nc, bp);
+            ck_gemm_pack_b(g, pc, kc, jc, nc, bp);
             for (size_t ic = m0; ic < m1; ic += pl->mcb) {
                 const size_t mc = CK_MIN(pl->mcb, m1 - ic);
                 if (!pl->a_all)
-                    pack_a(g, ic, mc, pc, kc, ap);
+                    ck_gemm_pack_a(g, ic, mc, pc, kc, ap);
                 /* plan pf_b: prefetch the next column block's B on the last ic block */
                 const size_t nc_next = pl->pf_b && ic + mc == m1 && jc + nc < n1
                                            ? CK_MIN(pl->ncb, n1 - jc - nc) : 0;

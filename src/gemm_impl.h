@@ -1,6 +1,7 @@
-/* gemm_impl.h - helpers shared by the SGEMM driver (gemm.c) and its unpacked paths
- * (gemm_small.c): index offsets of a matrix view, the stack-tile merge and bias add,
- * thread count and CPU checks. Internal to those two files; gemm.h is the interface.
+/* gemm_impl.h - helpers shared by the SGEMM driver (gemm.c), its packers (gemm_pack.c)
+ * and its unpacked paths (gemm_small.c): index offsets of a matrix view, the packers, the
+ * stack-tile merge and bias add, thread count and CPU checks. Internal to those files;
+ * gemm.h is the interface.
  * Declares nothing that allocates.
  */
 #ifndef CONVKIT_GEMM_IMPL_H
@@ -9,6 +10,9 @@
 #include <stddef.h>
 
 #include "gemm.h"
+
+/* The driver's widest B block (its NC, gemm.c), in columns. */
+#define CK_GEMM_NC 4080
 
 /* Each thread should get at least this many flops, or fork/join costs more. */
 #define CK_GEMM_MIN_FLOPS_PER_THREAD (2.0 * 1024 * 1024)
@@ -47,8 +51,22 @@ static inline int ck_gemm_unit_run(const size_t *off, size_t n)
     return 1;
 }
 
+/* ---- packing (gemm_pack.c) ---- */
+
 /* 1 if the AVX2 kernels may run (CONVKIT_HAVE_AVX2 and the CPU has AVX2 and FMA). */
 int ck_gemm_have_avx2(void);
+
+/* Packed B: rows pc..pc+kc, columns jc..jc+nc (nc <= CK_GEMM_NC) of op(B) into bp as
+ * ceil(nc/NR) panels, zeros past nc (or g->bsrc's own packer). */
+void ck_gemm_pack_b(const struct ck_gemm_args *g, size_t pc, size_t kc, size_t jc, size_t nc,
+                    float *bp);
+
+/* Rows of the tile starting at row ir of an mc-row block (MR, or a split remainder). */
+size_t ck_gemm_tile_rows(size_t mc, size_t ir);
+
+/* Packed A: rows ic..ic+mc, columns pc..pc+kc of op(A) into ap, one sliver a tile. */
+void ck_gemm_pack_a(const struct ck_gemm_args *g, size_t ic, size_t mc, size_t pc, size_t kc,
+                    float *ap);
 
 /* Threads a GEMM may use: omp_get_max_threads(), or 1 inside a parallel region. */
 int ck_gemm_omp_threads(void);
