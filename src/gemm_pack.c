@@ -22,6 +22,20 @@ enum {
     PACK_B_PF_K_MAX = 64, /* "short K" */
 };
 
+/* Any strides: dst[k*width + j] = base[koff[k] + off[j]] for k < kc, j < nv; zero for
+ * nv <= j < width (a packed panel of B, or sliver of A, element by element). */
+static void gather(const float *base, const size_t *koff, size_t kc, const size_t *off,
+                   size_t nv, size_t width, float *dst)
+{
+    for (size_t k = 0; k < kc; k++) {
+        const float *src = base + koff[k];
+        for (size_t j = 0; j < nv; j++)
+            dst[k * width + j] = src[off[j]];
+        for (size_t j = nv; j < width; j++)
+            dst[k * width + j] = 0.0f;
+    }
+}
+
 /* 1 if the AVX2 packers may run (they only move data: results do not depend on it). */
 int ck_gemm_have_avx2(void)
 {
@@ -85,13 +99,7 @@ void ck_gemm_pack_b(const struct ck_gemm_args *g, size_t pc, size_t kc, size_t j
                 cols[j] = j < nv ? g->b + coff[j] + koff[0] : NULL;
             ck_gemm_pack_panel_t(kc, cols, bq);
         } else {
-            for (size_t k = 0; k < kc; k++) {
-                const float *src = g->b + koff[k];
-                for (size_t j = 0; j < nv; j++)
-                    bq[k * NR + j] = src[coff[j]];
-                for (size_t j = nv; j < NR; j++)
-                    bq[k * NR + j] = 0.0f;
-            }
+            gather(g->b, koff, kc, coff, nv, NR, bq);
         }
     }
     if (n_runs == 0)
@@ -175,12 +183,6 @@ void ck_gemm_pack_a(const struct ck_gemm_args *g, size_t ic, size_t mc, size_t p
             }
             continue;
         }
-        for (size_t k = 0; k < kc; k++) {
-            const float *src = g->a + koff[k];
-            for (size_t i = 0; i < mv; i++)
-                ap[k * MR + i] = src[roff[i]];
-            for (size_t i = mv; i < MR; i++)
-                ap[k * MR + i] = 0.0f;
-        }
+        gather(g->a, koff, kc, roff, mv, MR, ap);
     }
 }
