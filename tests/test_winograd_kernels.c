@@ -196,6 +196,24 @@ static void check_close(const float *got, const double *want, size_t n, double t
     cr_expect(err <= tol, "%s: max rel err %.3g > %.1g", what, err, tol);
 }
 
+/* The fp64 reference of a two-sided tile transform, lane by lane: want[a][b] = sum over
+ * i, j < n of T[a][i] * d[i][j] * T[b][j], with T[a][i] = t[a*sa + i*si] (d a tile of the
+ * blocked plane 11 pixels wide); got[a][b] gathers the kernel's v (planes 24 apart). */
+static void two_sided(const double *t, int sa, int si, int n, int al, const float *d,
+                      const float *v, double *want, float *got)
+{
+    for (int a = 0; a < al; a++)
+        for (int b = 0; b < al; b++)
+            for (int l = 0; l < LN; l++) {
+                double acc = 0;
+                for (int i = 0; i < n; i++)
+                    for (int j = 0; j < n; j++)
+                        acc += t[a * sa + i * si] * d[i * 11 * LN + j * LN + l] * t[b * sa + j * si];
+                want[(a * al + b) * LN + l] = acc;
+                got[(a * al + b) * LN + l] = v[(a * al + b) * 24 + l];
+            }
+}
+
 static void check_transforms(const struct ck_wino_kernels *kn, const struct ck_wino_spec *s)
 {
     const int m = s->m, al = s->alpha;
@@ -208,31 +226,13 @@ static void check_transforms(const struct ck_wino_kernels *kn, const struct ck_w
         d[i] = (float)urand(&seed);
     kn->input(d, 11 * LN, v, 24);
     float got[64 * LN] = {0};
-    for (int a = 0; a < al; a++)
-        for (int b = 0; b < al; b++)
-            for (int l = 0; l < LN; l++) {
-                double acc = 0;
-                for (int i = 0; i < al; i++)
-                    for (int j = 0; j < al; j++)
-                        acc += s->bt[a * al + i] * d[i * 11 * LN + j * LN + l] * s->bt[b * al + j];
-                want[(a * al + b) * LN + l] = acc;
-                got[(a * al + b) * LN + l] = v[(a * al + b) * 24 + l];
-            }
+    two_sided(s->bt, al, 1, al, al, d, v, want, got); /* B^T d B */
     snprintf(what, sizeof what, "%s %s input transform", kn->isa, s->name);
     check_close(got, want, (size_t)al * al * LN, 1e-6, what);
 
     /* weight-gradient transform of an m x m dy tile */
     kn->dy(d, 11 * LN, v, 24);
-    for (int a = 0; a < al; a++)
-        for (int b = 0; b < al; b++)
-            for (int l = 0; l < LN; l++) {
-                double acc = 0;
-                for (int i = 0; i < m; i++)
-                    for (int j = 0; j < m; j++)
-                        acc += s->at[i * al + a] * d[i * 11 * LN + j * LN + l] * s->at[j * al + b];
-                want[(a * al + b) * LN + l] = acc;
-                got[(a * al + b) * LN + l] = v[(a * al + b) * 24 + l];
-            }
+    two_sided(s->at, 1, al, m, al, d, v, want, got); /* A d A^T */
     snprintf(what, sizeof what, "%s %s dy transform", kn->isa, s->name);
     check_close(got, want, (size_t)al * al * LN, 1e-6, what);
 
