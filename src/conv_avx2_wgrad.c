@@ -55,15 +55,18 @@ static void tile_at(const struct tiling *tl, long t, int *gi, int *kg, int *ti)
     *ti = (int)(tl->xmajor ? r / tl->nkg : r % tl->nit);
 }
 
-/* Whether tiles [lo, hi) of one group (indices within the group, lo < hi) include one
- * whose major index (k-block group, or item tile with xmajor) is in [a, b] or whose
- * minor index is m (when m >= 0; then a, b are ignored). */
-static int range_has(const struct tiling *tl, long lo, long hi, long a, long b, long m)
+/* Tiles [lo, hi) of one group (indices within the group, lo < hi) are nminor-long runs of
+ * minor indices under each major one (major k-block group and minor item tile, or the
+ * other way round with xmajor). Whether they include a major index in [a, b]: */
+static int has_major(long nminor, long lo, long hi, long a, long b)
 {
-    const long nminor = tl->xmajor ? tl->nkg : tl->nit;
-    if (m >= 0) /* hi - lo >= nminor covers every minor index */
-        return hi - lo >= nminor || (m - lo % nminor + nminor) % nminor < hi - lo;
     return lo / nminor <= b && (hi - 1) / nminor >= a;
+}
+
+/* Whether they include the minor index m (a run of nminor or more holds every one): */
+static int has_minor(long nminor, long lo, long hi, long m)
+{
+    return hi - lo >= nminor || (m - lo % nminor + nminor) % nminor < hi - lo;
 }
 
 /* Copy units of one image (unit u = gi*per + r as in unit_src). A thread that makes its
@@ -87,12 +90,12 @@ static int needs_unit(const struct ck_dconv_geom *g, const struct tiling *tl, in
             return 1;
         const long per_blk = (long)g->T * g->RL;
         const long a = r * per_blk / WG_NIT, b = ((r + 1) * per_blk - 1) / WG_NIT;
-        return range_has(tl, lo, hi, a, b, -1);
+        return has_major(tl->nkg, lo, hi, a, b);
     }
     const long kg = (r - nu) / tl->nkb_max;
     const long first = tl->xmajor ? kg : kg * tl->nit; /* within the group */
     *bias = first >= lo && first < hi;
-    return tl->xmajor ? range_has(tl, lo, hi, 0, 0, kg) : range_has(tl, lo, hi, kg, kg, -1);
+    return tl->xmajor ? has_minor(tl->nkg, lo, hi, kg) : has_major(tl->nit, lo, hi, kg, kg);
 }
 
 /* Prefetch of this thread's units of the next image into L2, spread over the kernel calls
