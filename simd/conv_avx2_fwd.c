@@ -9,7 +9,8 @@
  * input at stride 1 or 2 and strided output (backward-data) get variants with constant
  * pixel offsets. Tiles follow the pixels across row ends (a tile may cover the last
  * pixels of one row and the first of the next). It does no layout conversion, no bounds
- * checks and no threading.
+ * checks and no threading. A call's reduction is walked as one flat list of (input
+ * block, tap) steps built on entry, so a tile's loop has two loads of scalar work a step.
  */
 #include <immintrin.h>
 
@@ -48,15 +49,26 @@ CK_INLINE void fma_channel(__m256 acc[4][12], const float *w, const float *s,
     }
 }
 
+/* The reduction as one flat list of (input block, tap) steps, in the order of the
+ * contract (blocks outer, taps inner): step k reads src + src[k] (from the tile's pixel
+ * 0) and the weights at w[k]. Built once per call, so a tile's loop carries two loads of
+ * scalar work per step instead of the nested block and tap bookkeeping. */
+enum { MAX_STEPS = 256 };
+struct steps {
+    ptrdiff_t src[MAX_STEPS];
+    const float *w[MAX_STEPS];
+    int n;
+};
+
 /* One tile of UR pixels starting at src/dst (already offset to the tile's pixel 0).
  * SP != 0: blocked input read at src_pix == SP (8: stride 1, 16: stride 2) with blk_len
  * 8 and src_ch 1, so the pixel offsets are compile-time constants; SP == 0 reads
  * src_pix, src_ch and blk_len from the job. DP != 0 is dst_pix as a constant (else the
  * job's). WRAP: pixels j >= n1 lie on the next row, sjump/djump floats further on than a
  * straight continuation of the row. */
-CK_INLINE void row_tile(const struct ck_dconv_row *a, const float *src, float *dst, int n1,
-                        ptrdiff_t sjump, ptrdiff_t djump, const int NOB, const int UR,
-                        const int SP, const int DP, const int WRAP)
+CK_INLINE void row_tile(const struct ck_dconv_row *a, const struct steps *st, const float *src,
+                        float *dst, int n1, ptrdiff_t sjump, ptrdiff_t djump, const int NOB,
+                        const int UR, const int SP, const int DP, const int WRAP)
 {
     const ptrdiff_t sp = SP ? SP : a->src_pix, dp = DP ? DP : a->dst_pix;
     ptrdiff_t so[12], dof[12];
@@ -76,21 +88,20 @@ CK_INLINE void row_tile(const struct ck_dconv_row *a, const float *src, float *d
             acc[ob][j] = a->accumulate ? _mm256_loadu_ps(dst + ob * a->dst_ob + dof[j]) : init;
     }
     const ptrdiff_t w_ch = 8 * NOB;
-    for (int b = 0; b < a->nblk; b++) {
-        const float *src_b = src + b * a->src_blk;
-        const float *w_b = a->w + b * a->w_blk;
-        for (int t = 0; t < a->ntap; t++) {
-            const float *s = src_b + a->tap_src[t];
-            const float *w = w_b + a->tap_w[t] * w_ch;
-            if (SP) {
-                /* blocked input: the 8 channels of a pixel are adjacent */
+    const ptrdiff_t *soff = st->src;
+    const float *const *wp = st->w;
+    const int n = st->n;
+    for (int k = 0; k < n; k++) {
+        const float *s = src + soff[k];
+        const float *w = wp[k];
+        if (SP) {
+            /* blocked input: the 8 channels of a pixel are adjacent */
 #pragma GCC unroll 8
-                for (int ch = 0; ch < 8; ch++)
-                    fma_channel(acc, w + w_ch * ch, s + ch, so, NOB, UR);
-            } else {
-                for (int ch = 0; ch < a->blk_len; ch++)
-                    fma_channel(acc, w + w_ch * ch, s + ch * a->src_ch, so, NOB, UR);
-            }
+            for (int ch = 0; ch < 8; ch++)
+                fma_channel(acc, w + w_ch * ch, s + ch, so, NOB, UR);
+        } else {
+            for (int ch = 0; ch < a->blk_len; ch++)
+                fma_channel(acc, w + w_ch * ch, s + ch * a->src_ch, so, NOB, UR);
         }
     }
 #pragma GCC unroll 4
@@ -118,14 +129,14 @@ CK_INLINE void pf_step(struct pf_state *st)
 
 /* ntile straight full-width tiles (UR pixels each) one after the other along a row, in
  * one call: the job's fields are read once, not once a tile. */
-CK_INLINE void row_run(const struct ck_dconv_row *a, const float *src, float *dst, int ntile,
-                       struct pf_state *st, const int NOB, const int UR, const int SP,
-                       const int DP)
+CK_INLINE void row_run(const struct ck_dconv_row *a, const struct steps *sp, const float *src,
+                       float *dst, int ntile, struct pf_state *st, const int NOB, const int UR,
+                       const int SP, const int DP)
 {
     const ptrdiff_t sstep = UR * (SP ? SP : a->src_pix), dstep = UR * (DP ? DP : a->dst_pix);
     for (int k = 0; k < ntile; k++, src += sstep, dst += dstep) {
         pf_step(st);
-        row_tile(a, src, dst, UR, 0, 0, NOB, UR, SP, DP, 0);
+        row_tile(a, sp, src, dst, UR, 0, 0, NOB, UR, SP, DP, 0);
     }
 }
 
@@ -133,14 +144,15 @@ CK_INLINE void row_run(const struct ck_dconv_row *a, const float *src, float *ds
  * input pixels 16 floats apart), f80 (backward-data stride > 1: output pixels sw*8
  * apart), gen (everything else: strided or flat input). Each has straight tiles of any
  * width (s_) and full-width tiles spanning two rows (w_); gen's straight tiles also span. */
-typedef void (*row_fn)(const struct ck_dconv_row *, const float *, float *, int, ptrdiff_t,
-                       ptrdiff_t);
+typedef void (*row_fn)(const struct ck_dconv_row *, const struct steps *, const float *,
+                       float *, int, ptrdiff_t, ptrdiff_t);
 
 #define ROW_FN(fam, sp, dp, wrap, nob, ur)                                                \
-    static void fam##_##nob##x##ur(const struct ck_dconv_row *a, const float *src,       \
-                                   float *dst, int n1, ptrdiff_t sj, ptrdiff_t dj)       \
+    static void fam##_##nob##x##ur(const struct ck_dconv_row *a, const struct steps *st, \
+                                   const float *src, float *dst, int n1, ptrdiff_t sj,   \
+                                   ptrdiff_t dj)                                          \
     {                                                                                     \
-        row_tile(a, src, dst, n1, sj, dj, nob, ur, sp, dp, wrap);                         \
+        row_tile(a, st, src, dst, n1, sj, dj, nob, ur, sp, dp, wrap);                     \
     }
 #define ROW_FNS(fam, sp, dp, wrap)                                                        \
     ROW_FN(fam, sp, dp, wrap, 1, 1) ROW_FN(fam, sp, dp, wrap, 1, 2)                       \
@@ -162,13 +174,14 @@ typedef void (*row_fn)(const struct ck_dconv_row *, const float *, float *, int,
 ROW_FNS(s88, 8, 8, 0) ROW_FNS(s168, 16, 8, 0) ROW_FNS(s80, 8, 0, 0) ROW_FNS(gen, 0, 0, 1)
 WRAP_FNS(w88, 8, 8) WRAP_FNS(w168, 16, 8) WRAP_FNS(w80, 8, 0)
 
-typedef void (*run_fn)(const struct ck_dconv_row *, const float *, float *, int,
-                       struct pf_state *);
+typedef void (*run_fn)(const struct ck_dconv_row *, const struct steps *, const float *,
+                       float *, int, struct pf_state *);
 #define RUN_FN(fam, sp, dp, nob, ur)                                                      \
-    static void fam##_##nob##x##ur(const struct ck_dconv_row *a, const float *src,       \
-                                   float *dst, int ntile, struct pf_state *st)           \
+    static void fam##_##nob##x##ur(const struct ck_dconv_row *a, const struct steps *stp, \
+                                   const float *src, float *dst, int ntile,              \
+                                   struct pf_state *st)                                  \
     {                                                                                     \
-        row_run(a, src, dst, ntile, st, nob, ur, sp, dp);                                 \
+        row_run(a, stp, src, dst, ntile, st, nob, ur, sp, dp);                            \
     }
 #define RUN_FNS(fam, sp, dp)                                                              \
     RUN_FN(fam, sp, dp, 1, 12) RUN_FN(fam, sp, dp, 2, 6) RUN_FN(fam, sp, dp, 3, 4)        \
@@ -193,7 +206,8 @@ static const row_fn wrap_fns[4][4] = {WRAP_TABLE(w88_), WRAP_TABLE(w168_), WRAP_
 static const run_fn run_fns[4][4] = {WRAP_TABLE(r88_), WRAP_TABLE(r168_), WRAP_TABLE(r80_),
                                      WRAP_TABLE(rgen_)};
 
-void ck_dconv_row__avx2(const struct ck_dconv_row *a)
+/* The tiles of one call whose reduction is the step list sp (see ck_dconv_row__avx2). */
+static void row_call(const struct ck_dconv_row *a, const struct steps *sp)
 {
     const int nob = a->nob, ur = CK_DCONV_UR(nob), npix = a->npix;
     const int blk8 = a->blk_len == 8 && a->src_ch == 1;
@@ -218,21 +232,44 @@ void ck_dconv_row__avx2(const struct ck_dconv_row *a)
         int n = (int)(total - done < ur ? total - done : ur);
         const int nrun = (int)((n == ur ? left : 0) / ur);
         if (nrun > 1 && (long)nrun * ur <= total - done) { /* straight full tiles */
-            run_fns[fam][nob - 1](a, s, d, nrun, &st);
+            run_fns[fam][nob - 1](a, sp, s, d, nrun, &st);
             n = nrun * ur;
         } else if (n <= left) { /* straight tile */
             pf_step(&st);
-            straight[n - 1](a, s, d, n, 0, 0);
+            straight[n - 1](a, sp, s, d, n, 0, 0);
         } else if (n == ur && n - left <= npix) { /* full tile over two rows */
             pf_step(&st);
-            wrap_fns[fam][nob - 1](a, s, d, left, sjump, djump);
+            wrap_fns[fam][nob - 1](a, sp, s, d, left, sjump, djump);
         } else { /* the row's rest as a narrow straight tile */
             pf_step(&st);
             n = left;
-            straight[n - 1](a, s, d, n, 0, 0);
+            straight[n - 1](a, sp, s, d, n, 0, 0);
         }
         done += n, j += n;
         while (j >= npix)
             j -= npix, i++;
     }
+}
+
+/* The (block, tap) steps go in groups of at most MAX_STEPS, in order; a later group adds
+ * to dst (the partial sums pass through dst as the float32 values the accumulators hold,
+ * so every sum is the same as in one pass), and the prefetch share goes with the first. */
+void ck_dconv_row__avx2(const struct ck_dconv_row *a)
+{
+    struct steps sp;
+    struct ck_dconv_row part = *a;
+    const int total = a->nblk * a->ntap;
+    int k0 = 0;
+    do {
+        sp.n = total - k0 < MAX_STEPS ? total - k0 : MAX_STEPS;
+        for (int i = 0; i < sp.n; i++) {
+            const int b = (k0 + i) / a->ntap, t = (k0 + i) % a->ntap;
+            sp.src[i] = b * a->src_blk + a->tap_src[t];
+            sp.w[i] = a->w + b * a->w_blk + a->tap_w[t] * 8 * a->nob;
+        }
+        row_call(&part, &sp);
+        part.accumulate = 1;
+        part.pf[0] = part.pf[1] = NULL;
+        k0 += sp.n;
+    } while (k0 < total);
 }
