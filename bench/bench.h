@@ -55,6 +55,21 @@ void ckb_register_conv_problem(const struct ckb_config *cfg, const struct ck_con
 /* Free everything bench_conv.c allocated (call after the run). */
 void ckb_conv_cleanup(void);
 
+/* Helpers of bench_conv.c that every conv case uses:
+ * "fwd", "bwd_data" or "bwd_weights"; the inputs of p filled from fixed seeds (x, w,
+ * bias, dy, all of p's sizes); the problem whose accuracy a case checks (p with the
+ * batch shrunk to about cfg->ref_max_gflop); and the max relative error of a pass's
+ * output on q (y | dx | dw, plus db for bwd_weights) against the fp64 reference (cached
+ * per problem and pass; the inputs must come from ckb_conv_fill_inputs). */
+const char *ckb_conv_pass_tag(enum ck_conv_pass pass);
+void ckb_conv_fill_inputs(const struct ck_conv_params *p, float *x, float *w, float *bias,
+                          float *dy);
+struct ck_conv_params ckb_conv_ref_problem(const struct ckb_config *cfg,
+                                           const struct ck_conv_params *p);
+double ckb_conv_max_rel_err(const struct ck_conv_params *q, enum ck_conv_pass pass,
+                            const float *x, const float *w, const float *bias,
+                            const float *dy, const float *out, const float *db);
+
 /* bench_sweep.c: register every conv problem of the preset. */
 void ckb_register_conv_sweeps(const struct ckb_config *cfg);
 

@@ -46,6 +46,11 @@ static struct {
 
 static const char *const pass_tags[CK_PASS_COUNT] = {"fwd", "bwd_data", "bwd_weights"};
 
+const char *ckb_conv_pass_tag(enum ck_conv_pass pass)
+{
+    return pass_tags[pass];
+}
+
 enum { SEED_X = 11, SEED_W = 12, SEED_BIAS = 13, SEED_DY = 14 };
 
 static int same_params(const struct ck_conv_params *a, const struct ck_conv_params *b)
@@ -92,6 +97,39 @@ static void reference(const struct ck_conv_params *q, enum ck_conv_pass pass, co
     ref_cache.valid = 1;
 }
 
+void ckb_conv_fill_inputs(const struct ck_conv_params *p, float *x, float *w, float *bias,
+                          float *dy)
+{
+    ckt_fill_uniform(x, ck_conv_x_numel(p), SEED_X, -1.0f, 1.0f);
+    ckt_fill_uniform(w, ck_conv_w_numel(p), SEED_W, -1.0f, 1.0f);
+    ckt_fill_uniform(bias, (size_t)p->K, SEED_BIAS, -1.0f, 1.0f);
+    ckt_fill_uniform(dy, ck_conv_y_numel(p), SEED_DY, -1.0f, 1.0f);
+}
+
+struct ck_conv_params ckb_conv_ref_problem(const struct ckb_config *cfg,
+                                           const struct ck_conv_params *p)
+{
+    struct ck_conv_params q = *p;
+    double per_image = ck_conv_flops(p) * 1e-9 / p->N;
+    int n_ref = (int)floor(cfg->ref_max_gflop / per_image);
+    q.N = n_ref < 1 ? 1 : n_ref > p->N ? p->N : n_ref;
+    return q;
+}
+
+double ckb_conv_max_rel_err(const struct ck_conv_params *q, enum ck_conv_pass pass,
+                            const float *x, const float *w, const float *bias,
+                            const float *dy, const float *out, const float *db)
+{
+    reference(q, pass, x, w, bias, dy);
+    size_t n = pass == CK_PASS_FORWARD         ? ck_conv_y_numel(q)
+               : pass == CK_PASS_BACKWARD_DATA ? ck_conv_x_numel(q)
+                                               : ck_conv_w_numel(q);
+    double err = ckt_max_rel_err(out, ref_cache.out, n, NULL, 0, INFINITY);
+    if (pass == CK_PASS_BACKWARD_WEIGHTS)
+        err = fmax(err, ckt_max_rel_err(db, ref_cache.db, (size_t)q->K, NULL, 0, INFINITY));
+    return err;
+}
+
 /* Run the case's pass once on problem q with the given buffers. */
 static enum ck_status run_pass(const struct conv_case *c, const struct ck_conv_params *q,
                                const float *x, const float *w, const float *bias, float *y,
@@ -130,10 +168,7 @@ static void case_conv(struct ckb_state *st, void *arg)
     size_t nx = ck_conv_x_numel(p), nw = ck_conv_w_numel(p), ny = ck_conv_y_numel(p);
     float *x = alloc_floats(nx), *w = alloc_floats(nw), *bias = alloc_floats((size_t)p->K);
     float *dy = alloc_floats(ny), *out = NULL, *db = NULL;
-    ckt_fill_uniform(x, nx, SEED_X, -1.0f, 1.0f);
-    ckt_fill_uniform(w, nw, SEED_W, -1.0f, 1.0f);
-    ckt_fill_uniform(bias, (size_t)p->K, SEED_BIAS, -1.0f, 1.0f);
-    ckt_fill_uniform(dy, ny, SEED_DY, -1.0f, 1.0f);
+    ckb_conv_fill_inputs(p, x, w, bias, dy);
     size_t nout = c->pass == CK_PASS_FORWARD ? ny : c->pass == CK_PASS_BACKWARD_DATA ? nx : nw;
     out = alloc_floats(nout);
     db = alloc_floats((size_t)p->K);
@@ -141,11 +176,8 @@ static void case_conv(struct ckb_state *st, void *arg)
     ckt_fill_nan(db, (size_t)p->K);
     float *y = out, *dx = out, *dw = out;
 
-    /* Accuracy on the first n_ref images: batch-major tensors make them a prefix. */
-    struct ck_conv_params q = *p;
-    double per_image = gflop / p->N;
-    int n_ref = (int)floor(c->cfg->ref_max_gflop / per_image);
-    q.N = n_ref < 1 ? 1 : n_ref > p->N ? p->N : n_ref;
+    /* Accuracy on the first q.N images: batch-major tensors make them a prefix. */
+    struct ck_conv_params q = ckb_conv_ref_problem(c->cfg, p);
     size_t ws_full = ck_conv_workspace_size(c->b, p, c->pass);
     size_t ws_ref = ck_conv_workspace_size(c->b, &q, c->pass);
     size_t ws_size = ws_full > ws_ref ? ws_full : ws_ref;
@@ -161,13 +193,7 @@ static void case_conv(struct ckb_state *st, void *arg)
         ckb_skip(st, "FAILED: %s returned %s", ck_conv_pass_name(c->pass), ck_status_str(s));
         goto cleanup;
     }
-    reference(&q, c->pass, x, w, bias, dy);
-    size_t nq = c->pass == CK_PASS_FORWARD         ? ck_conv_y_numel(&q)
-                : c->pass == CK_PASS_BACKWARD_DATA ? ck_conv_x_numel(&q)
-                                                   : nw;
-    double err = ckt_max_rel_err(out, ref_cache.out, nq, NULL, 0, INFINITY);
-    if (c->pass == CK_PASS_BACKWARD_WEIGHTS)
-        err = fmax(err, ckt_max_rel_err(db, ref_cache.db, (size_t)p->K, NULL, 0, INFINITY));
+    double err = ckb_conv_max_rel_err(&q, c->pass, x, w, bias, dy, out, db);
     if (!isfinite(err)) {
         ckb_note_failure();
         ckb_skip(st, "FAILED: %s wrote NaN/Inf or left outputs unwritten",
