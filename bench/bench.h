@@ -3,6 +3,7 @@
  *
  * Case names are a contract with scripts/bench-report.sh and compare-pytorch.sh:
  *   conv/<fwd|bwd_data|bwd_weights>/<backend>/<benchdnn descriptor>/threads:<T>
+ *       (<backend> is a convkit backend, or onednn / onednn-blocked: reference points)
  *   gemm/<convkit|openblas|blis>/<M>x<N>x<K>[_tn|_nt]/threads:<T>  (_tn: op(A) = A^T,
  *       _nt: op(B) = B^T)
  *   net/<model>/<train|infer>/<backend>/mb<B>/threads:<T>
@@ -55,7 +56,7 @@ void ckb_register_conv_problem(const struct ckb_config *cfg, const struct ck_con
 /* Free everything bench_conv.c allocated (call after the run). */
 void ckb_conv_cleanup(void);
 
-/* Helpers of bench_conv.c that every conv case uses:
+/* Helpers of bench_conv.c that every conv case uses (bench_onednn.c too):
  * "fwd", "bwd_data" or "bwd_weights"; the inputs of p filled from fixed seeds (x, w,
  * bias, dy, all of p's sizes); the problem whose accuracy a case checks (p with the
  * batch shrunk to about cfg->ref_max_gflop); and the max relative error of a pass's
@@ -69,6 +70,14 @@ struct ck_conv_params ckb_conv_ref_problem(const struct ckb_config *cfg,
 double ckb_conv_max_rel_err(const struct ck_conv_params *q, enum ck_conv_pass pass,
                             const float *x, const float *w, const float *bias,
                             const float *dy, const float *out, const float *db);
+
+/* bench_onednn.c (built when oneDNN was found, CKB_HAVE_ONEDNN): register the onednn
+ * and onednn-blocked cases of one pass of problem p (desc: its descriptor); context
+ * lines (onednn version and ISA) for the report. */
+void ckb_register_onednn(const struct ckb_config *cfg, const struct ck_conv_params *p,
+                         enum ck_conv_pass pass, const char *desc, int one_thread_only);
+void ckb_onednn_context(void);
+void ckb_onednn_cleanup(void);
 
 /* bench_sweep.c: register every conv problem of the preset. */
 void ckb_register_conv_sweeps(const struct ckb_config *cfg);

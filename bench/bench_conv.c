@@ -6,6 +6,8 @@
  * tests/support/ref.c (max_rel_err), and runs the full problem once to warm up. The
  * timed loop is the bare backend call. Backends that cannot run a problem are still
  * registered and skipped with the backend's own reason. Problem lists: bench_sweep.c.
+ * The oneDNN reference cases (bench_onednn.c) are registered here too, after each pass's
+ * backends, and share the inputs, reference and error helpers below.
  */
 #include <math.h>
 #include <stdio.h>
@@ -285,6 +287,10 @@ void ckb_register_conv_problem(const struct ckb_config *cfg, const struct ck_con
                 ckb_case_real_time(ckb_register(name, case_conv, c));
             }
         }
+#ifdef CKB_HAVE_ONEDNN
+        if (!cfg->backend_only) /* reference points, next to the problem's other cases */
+            ckb_register_onednn(cfg, p, (enum ck_conv_pass)pass, desc, one_thread_only);
+#endif
     }
 }
 

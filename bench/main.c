@@ -107,6 +107,9 @@ static void add_context(const struct ckb_config *cfg)
         ckb_add_context(key, buf);
     }
     ckb_gemm_context();
+#ifdef CKB_HAVE_ONEDNN
+    ckb_onednn_context();
+#endif
 }
 
 int main(int argc, char **argv)
@@ -190,6 +193,9 @@ int main(int argc, char **argv)
         rc = 1;
     }
     ckb_conv_cleanup();
+#ifdef CKB_HAVE_ONEDNN
+    ckb_onednn_cleanup();
+#endif
     ckb_gemm_cleanup();
     ckb_net_cleanup();
     free(gargv);

@@ -9,6 +9,7 @@ CK_PACKAGES=(
   libcriterion-dev                 # the test suite
   libbenchmark-dev                 # convkit-bench (Google Benchmark)
   libopenblas-dev libblis-dev      # GEMM reference points in convkit-bench (dlopen'ed)
+  libdnnl-dev                      # oneDNN: a reference point in convkit-bench
   gnuplot-nox                      # plots from benchmark JSON and training logs
   dataset-fashion-mnist            # the real dataset the main job trains on
   libopenmpi-dev openmpi-bin       # optional: data-parallel training across processes (docs/mpi.md)
