@@ -22,6 +22,8 @@ import sys
 import time
 
 PASSES = ["fwd", "bwd_data", "bwd_weights"]
+# Conv "backends" that are reference points, not convkit: never a "best convkit backend".
+REFERENCE_BACKENDS = ("onednn", "onednn-blocked")
 TIME_SUFFIXES = ("real_time", "manual_time", "process_time")
 
 
@@ -322,16 +324,17 @@ def report(path, outdir):
 
 
 def best_tables(conv, threads, tmax):
-    """Markdown: the fastest real backend (not auto, not naive) per sweep point, grouped
-    by filter x stride x padding (medians over channel pairs and image sizes), then per
-    problem. Also written alone to bench-best.md for the README."""
+    """Markdown: the fastest convkit backend (not auto, naive or the oneDNN reference) per
+    sweep point, grouped by filter x stride x padding (medians over channel pairs and image
+    sizes), then per problem. Also written alone to bench-best.md for the README."""
     # Problems measured at every thread count: the sweep and the real layers, not the
     # test corpus (tiny shapes registered at one thread count only).
     tcount = {}
     for r in conv:
         tcount.setdefault(r["desc"], set()).add(r["threads"])
     real = [r for r in conv if not r["error"] and "GFLOPS" in r
-            and r["backend"] not in ("auto", "naive") and len(tcount[r["desc"]]) == len(threads)]
+            and r["backend"] not in ("auto", "naive") + REFERENCE_BACKENDS
+            and len(tcount[r["desc"]]) == len(threads)]
     best = {}
     for r in real:
         k = (r["passname"], r["desc"], r["threads"])
@@ -339,10 +342,10 @@ def best_tables(conv, threads, tmax):
             best[k] = r
     ts = sorted({1 if 1 in threads else min(threads), tmax}) if threads else []
     md = ["## Best backend per sweep point", "",
-          "The fastest backend (auto and naive left out) for each problem measured at every "
-          "thread count (the test corpus's tiny shapes left out); grouped rows give "
-          "the median over the channel pairs and image sizes of that filter/stride/padding "
-          "point and the backend that wins most often there (wins/problems).", ""]
+          "The fastest convkit backend (auto, naive and oneDNN left out) for each problem "
+          "measured at every thread count (the test corpus's tiny shapes left out); grouped "
+          "rows give the median over the channel pairs and image sizes of that "
+          "filter/stride/padding point and the backend that wins most often there (wins/problems).", ""]
     groups = {}
     for (ps, desc, t), r in best.items():
         p = r["p"]
@@ -490,7 +493,8 @@ def pytorch(path, pattern, min_time):
     rx = re.compile(pattern) if pattern else None
     conv = {}
     for r in res:
-        if r["kind"] != "conv" or r["error"] or "GFLOPS" not in r:
+        if (r["kind"] != "conv" or r["error"] or "GFLOPS" not in r
+                or r["backend"] in REFERENCE_BACKENDS):
             continue
         key = (r["passname"], r["desc"], r["threads"])
         if rx and not rx.search("/".join(map(str, key))):
