@@ -38,6 +38,8 @@ static void geom_init(struct ck_dconv_geom *g, const struct ck_conv_params *p,
     g->CB = ceil_div(g->Cg, 8), g->KB = ceil_div(g->Kg, 8);
     g->flat = g->Cg < 8;
     g->XB = g->flat ? 1 : g->CB, g->RL = g->flat ? g->Cg : 8;
+    g->fnob = CK_MIN(g->flat ? FWD_NOB_FLAT : FWD_NOB, g->KB);
+    g->bnob = CK_MIN(BWD_NOB, g->CB);
     g->Hp = g->H + p->pad_top + p->pad_bottom, g->Wp = g->W + p->pad_left + p->pad_right;
     /* Forward stays blocked: its kernel reads 8+ channels of a few pixels at a time, and
      * planes of 2^k floats map those into a handful of L1 sets (1x1 ran slower). */
@@ -315,7 +317,7 @@ static void fwd_image(const struct img_split *sp, long ng, float *xs, float *ys,
                       struct pf_plan *pf)
 {
     const struct ck_dconv_geom *g = sp->g;
-    const int nu = ck_dconv_x_units(g), nob_max = CK_MIN(FWD_NOB, g->KB);
+    const int nu = ck_dconv_x_units(g), nob_max = g->fnob;
     const int chunk = ck_dconv_fwd_chunk(g), nchunk = ceil_div(g->XB, chunk);
     const size_t pq8 = (size_t)g->P * g->Q * 8, hw = (size_t)g->H * g->W;
     for (int c0 = 0, ci = 0; c0 < g->XB; c0 += chunk, ci++) {
@@ -364,7 +366,7 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
         b.tap_src[t] = (ptrdiff_t)(((size_t)(t / g.S) * g.dh * g.Wp + (size_t)(t % g.S) * g.dw) * g.xpix);
         b.tap_w[t] = (ptrdiff_t)t * g.RL;
     }
-    const int nob_max = CK_MIN(FWD_NOB, g.KB), ngrp = ceil_div(g.KB, nob_max);
+    const int nob_max = g.fnob, ngrp = ceil_div(g.KB, nob_max);
     const size_t pq8 = (size_t)g.P * g.Q * 8, ximg = (size_t)g.XB * g.xblk;
     const int nchunk = ceil_div(g.XB, ck_dconv_fwd_chunk(&g));
     const long nimg = (long)g.N * g.G;
@@ -469,7 +471,7 @@ static void bwd_image(const struct img_split *sp, long ng, float *dys, float *dx
                       struct pf_plan *pf)
 {
     const struct ck_dconv_geom *g = sp->g;
-    const int nob_max = CK_MIN(FWD_NOB, g->CB);
+    const int nob_max = g->bnob;
     const size_t hw8 = (size_t)g->H * g->W * 8, dyplane = (size_t)g->Pp * g->Qp * 8;
     for (int kb = 0; kb < g->KB; kb++)
         ck_dconv_pack_dy_block(g, sp->in, (int)ng * g->KB + kb, dys + kb * dyplane, g->Pp,
@@ -507,7 +509,7 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
             }
         }
     b.phase[g.sh * g.sw] = nt;
-    const int nob_max = CK_MIN(FWD_NOB, g.CB), ngrp = ceil_div(g.CB, nob_max);
+    const int nob_max = g.bnob, ngrp = ceil_div(g.CB, nob_max);
     const size_t hw8 = (size_t)g.H * g.W * 8, dyplane = (size_t)g.Pp * g.Qp * 8;
     int ncalls = 0; /* per input block group: as in bwd_piece */
     for (int rho = 0; rho < g.sh; rho++)

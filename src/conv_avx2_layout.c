@@ -110,11 +110,11 @@ void ck_dconv_pack_dy(const struct ck_dconv_geom *g, const float *dy, float *dyb
                                bsum ? bsum + (size_t)i * 32 : NULL);
 }
 
-/* Input blocks per forward reduction chunk: their weights for FWD_NOB output blocks stay
+/* Input blocks per forward reduction chunk: their weights for fnob output blocks stay
  * in L1. Fixed by the problem (so are the sums' chunks). */
 int ck_dconv_fwd_chunk(const struct ck_dconv_geom *g)
 {
-    const size_t wblk = (size_t)CK_MIN(FWD_NOB, g->KB) * g->T * g->RL * 8 * sizeof(float);
+    const size_t wblk = (size_t)g->fnob * g->T * g->RL * 8 * sizeof(float);
     return CK_MAX(1, (int)(L1_WEIGHT_BYTES / wblk));
 }
 
@@ -126,17 +126,17 @@ int ck_dconv_bwd_chunk(const struct ck_dconv_geom *g, const int *phase, int rho)
     int ntap = 1;
     for (int ph = rho * g->sw; ph < (rho + 1) * g->sw; ph++)
         ntap = CK_MAX(ntap, phase[ph + 1] - phase[ph]);
-    const size_t wph = (size_t)CK_MIN(FWD_NOB, g->CB) * ntap * 64 * sizeof(float);
+    const size_t wph = (size_t)g->bnob * ntap * 64 * sizeof(float);
     const int most = CK_MAX(1, (int)(L1_WEIGHT_BYTES / wph));
     const int n = (g->KB + most - 1) / most;
     return (g->KB + n - 1) / n;
 }
 
-/* Output blocks are processed FWD_NOB at a time; the weights of such a group are
- * interleaved per reduction channel (the kernel loads them at constant offsets). */
-static int group_nob(int blk, int nblk)
+/* Output blocks are processed nob_max (fnob, bnob) at a time; the weights of such a group
+ * are interleaved per reduction channel (the kernel loads them at constant offsets). The
+ * group of block blk (of nblk) has this many blocks. */
+static int group_nob(int blk, int nblk, int nob_max)
 {
-    const int nob_max = CK_MIN(FWD_NOB, nblk);
     return CK_MIN(nob_max, nblk - blk / nob_max * nob_max);
 }
 
@@ -147,8 +147,8 @@ void ck_dconv_pack_w_fwd(const struct ck_dconv_geom *g, const float *w, float *w
     const int n = g->G * g->KB;
     #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
-        const int gi = i / g->KB, kb = i % g->KB, nob = group_nob(kb, g->KB);
-        const int kb0 = kb - kb % CK_MIN(FWD_NOB, g->KB);
+        const int gi = i / g->KB, kb = i % g->KB, nob = group_nob(kb, g->KB, g->fnob);
+        const int kb0 = kb - kb % g->fnob;
         float *d = wf + ((size_t)gi * g->KB + kb0) * g->items * 8 + (size_t)(kb - kb0) * 8;
         const int nk = CK_MIN(8, g->Kg - kb * 8); /* k lanes nk..7 stay zero */
         const float *wk = w + ((size_t)gi * g->Kg + kb * 8) * g->Cg * g->T;
@@ -171,8 +171,8 @@ void ck_dconv_pack_w_bwd(const struct ck_dconv_geom *g, const float *w, float *w
     const int n = g->G * g->CB;
     #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
-        const int gi = i / g->CB, cb = i % g->CB, nob = group_nob(cb, g->CB);
-        const int cb0 = cb - cb % CK_MIN(FWD_NOB, g->CB);
+        const int gi = i / g->CB, cb = i % g->CB, nob = group_nob(cb, g->CB, g->bnob);
+        const int cb0 = cb - cb % g->bnob;
         float *d = wd + ((size_t)gi * g->CB + cb0) * g->KB * g->T * 64 + (size_t)(cb - cb0) * 8;
         for (int kb = 0; kb < g->KB; kb++)
             for (int t = 0; t < g->T; t++)

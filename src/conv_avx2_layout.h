@@ -10,7 +10,11 @@
 
 /* Tuning knobs, measured on the 2-core AVX2 test VM (see the commit log for figures). */
 enum {
-    FWD_NOB = 4,          /* output blocks per forward/backward-data register tile */
+    FWD_NOB = 2,          /* output blocks per forward register tile (2x6): 4x3 tiles */
+                          /* ran 3-8% slower on the Intel host (register spills) */
+    FWD_NOB_FLAT = 4,     /* the same with few input channels (first layer): 4x3 ran 7% */
+                          /* faster (each x broadcast feeds 4 FMAs) */
+    BWD_NOB = 4,          /* input blocks per backward-data register tile (4x3) */
     WG_NKB = 2,           /* weight-gradient tile: 2 blocks of 8 k x 6 items */
     WG_NIT = 6,
     L1_WEIGHT_BYTES = 20480, /* weights kept hot per reduction chunk (of 32 KiB L1d) */
@@ -33,6 +37,7 @@ struct ck_dconv_geom {
     int planar;     /* backward-weights reads x in place as NCHW planes: no padding, Cg % 8 == 0 */
     int wg_batch, wg_slots; /* backward-weights: images copied at a time, copies held */
     int XB, RL;     /* x blocks per group, channels per block: (CB, 8) or (1, Cg) */
+    int fnob, bnob; /* blocks per register tile group: forward (of KB), backward-data (of CB) */
     int Hp, Wp;     /* x with the convolution padding materialised */
     size_t xpix, xch, xblk; /* x strides (floats): pixel, channel, block */
     size_t items;   /* reduction items per output block: XB*T*RL */
