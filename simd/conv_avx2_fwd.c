@@ -258,18 +258,17 @@ void ck_dconv_row__avx2(const struct ck_dconv_row *a)
 {
     struct steps sp;
     struct ck_dconv_row part = *a;
-    const int total = a->nblk * a->ntap;
-    int k0 = 0;
+    int b = 0, t = 0; /* the next step's block and tap (no divisions: they cost more than
+                       * a short call's tiles) */
     do {
-        sp.n = total - k0 < MAX_STEPS ? total - k0 : MAX_STEPS;
-        for (int i = 0; i < sp.n; i++) {
-            const int b = (k0 + i) / a->ntap, t = (k0 + i) % a->ntap;
-            sp.src[i] = b * a->src_blk + a->tap_src[t];
-            sp.w[i] = a->w + b * a->w_blk + a->tap_w[t] * 8 * a->nob;
+        for (sp.n = 0; sp.n < MAX_STEPS && b < a->nblk && t < a->ntap; sp.n++) {
+            sp.src[sp.n] = b * a->src_blk + a->tap_src[t];
+            sp.w[sp.n] = a->w + b * a->w_blk + a->tap_w[t] * 8 * a->nob;
+            if (++t == a->ntap)
+                t = 0, b++;
         }
         row_call(&part, &sp);
         part.accumulate = 1;
         part.pf[0] = part.pf[1] = NULL;
-        k0 += sp.n;
-    } while (k0 < total);
+    } while (b < a->nblk && t < a->ntap);
 }
