@@ -44,21 +44,23 @@ void ck_dconv_row__avx2(const struct ck_dconv_row *job);
 
 /*
  * Weight-gradient kernel: for nkb (1..4) blocks of 8 output channels and nitem (<= 12/nkb)
- * "items" (an item is one input channel at one filter tap), accumulate over nrow x npix
- * output pixels the outer product of dy (8 channels, vector) and x (broadcast):
+ * "items" (an item is one input channel at one filter tap), accumulate over npix output
+ * pixels the outer product of dy (8 channels, vector) and x (broadcast):
  *
- *   dw[kb*dw_kb + i*8 + lane] (=|+=) sum over row < nrow, q < npix of
- *       dy[kb*dy_kb + row*dy_row + q*8 + lane] * src[item[i] + row*src_row + q*src_pix]
+ *   dw[kb*dw_kb + i*8 + lane] (=|+=) sum over p < npix of
+ *       dy[kb*dy_kb + p*8 + lane] * src[item[i] + pix[p]]
  *
- * The sum runs in the fixed order (row, q), so results never depend on threading.
+ * dy is contiguous over the pixels; pix[p] is where pixel p's input sits (the driver's
+ * table of row-major pixels, so the kernel runs one loop over the tile whatever the row
+ * length). The sum runs in the fixed order of p, so results never depend on threading.
  */
 struct ck_dconv_wgrad {
     const float *dy, *src;
     float *dw;
     const ptrdiff_t *item; /* nitem offsets (floats) into src */
-    int nkb, nitem, nrow, npix, accumulate;
-    ptrdiff_t dy_kb, dy_row;
-    ptrdiff_t src_row, src_pix;
+    const ptrdiff_t *pix;  /* npix offsets (floats) into src, one a pixel */
+    int nkb, nitem, npix, accumulate;
+    ptrdiff_t dy_kb;
     ptrdiff_t dw_kb;
     const char *pf;  /* optional (NULL): memory to prefetch into L2 before the tile */
     size_t pf_bytes;

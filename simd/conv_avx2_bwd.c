@@ -25,24 +25,29 @@ CK_INLINE void wgrad_tile(const struct ck_dconv_wgrad *a, const int NKB, const i
                                        : _mm256_setzero_ps();
     const float *xs[12];
 #pragma GCC unroll 12
-    for (int i = 0; i < NIT; i++)
+    for (int i = 0; i < NIT; i++) {
         xs[i] = a->src + a->item[i];
-    const ptrdiff_t dy_kb = a->dy_kb, s_pix = a->src_pix;
-    for (int row = 0; row < a->nrow; row++) {
-        const float *d = a->dy + row * a->dy_row;
-        ptrdiff_t o = row * a->src_row;
-        for (int q = 0; q < a->npix; q++, d += 8, o += s_pix) {
-            __m256 dv[4];
+        /* an opaque pointer: a broadcast is then one addressing mode [xs[i] + o*4], not
+         * an add of the item offset at every pixel */
+        __asm__("" : "+r"(xs[i]));
+    }
+    const ptrdiff_t dy_kb = a->dy_kb, *pix = a->pix;
+    const float *d = a->dy;
+    /* one loop over the tile's pixels: a loop per row paid about two pixels' time at
+     * every row end (16-pixel rows ran at 85% of 256-pixel ones) */
+#pragma GCC unroll 4
+    for (int p = 0; p < a->npix; p++, d += 8) {
+        const ptrdiff_t o = pix[p];
+        __m256 dv[4];
+#pragma GCC unroll 4
+        for (int kb = 0; kb < NKB; kb++)
+            dv[kb] = _mm256_loadu_ps(d + kb * dy_kb);
+#pragma GCC unroll 12
+        for (int i = 0; i < NIT; i++) {
+            const __m256 xi = _mm256_broadcast_ss(xs[i] + o);
 #pragma GCC unroll 4
             for (int kb = 0; kb < NKB; kb++)
-                dv[kb] = _mm256_loadu_ps(d + kb * dy_kb);
-#pragma GCC unroll 12
-            for (int i = 0; i < NIT; i++) {
-                const __m256 xi = _mm256_broadcast_ss(xs[i] + o);
-#pragma GCC unroll 4
-                for (int kb = 0; kb < NKB; kb++)
-                    acc[kb][i] = _mm256_fmadd_ps(dv[kb], xi, acc[kb][i]);
-            }
+                acc[kb][i] = _mm256_fmadd_ps(dv[kb], xi, acc[kb][i]);
         }
     }
 #pragma GCC unroll 4

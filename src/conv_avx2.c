@@ -92,6 +92,7 @@ static size_t carve(const struct ck_dconv_geom *g, enum ck_conv_pass pass, void 
 {
     const size_t f = sizeof(float), nx = (size_t)g->N * g->G;
     size_t x = 0, dy = 0, w = 0, out = 0, bias = 0, ts = 0, tw = 0, item = 0, ph = 0, bs = 0;
+    size_t pix = 0;
     size_t off = 0;
     if (pass == CK_PASS_FORWARD || pass == CK_PASS_BACKWARD_WEIGHTS) {
         /* backward-weights copies two images at a time (slots), the forward all of them */
@@ -114,6 +115,7 @@ static size_t carve(const struct ck_dconv_geom *g, enum ck_conv_pass pass, void 
     } else {
         dy = take(&off, prod((size_t)g->wg_slots * g->G * g->KB, (size_t)g->P * g->Q, 8, f));
         item = take(&off, mul_sat(g->items, sizeof(ptrdiff_t)));
+        pix = take(&off, mul_sat((size_t)CK_MAX(WG_TILE_PIXELS, g->Q), sizeof(ptrdiff_t)));
         bs = take(&off, prod(nx, g->KB, 32, sizeof(double)));
     }
     if (off == SIZE_MAX || off > SIZE_MAX - 64)
@@ -133,6 +135,7 @@ static size_t carve(const struct ck_dconv_geom *g, enum ck_conv_pass pass, void 
             b->tap_src = (ptrdiff_t *)(a + ts), b->tap_w = (ptrdiff_t *)(a + tw);
         else
             b->dy = (float *)(a + dy), b->item = (ptrdiff_t *)(a + item),
+            b->pix = (ptrdiff_t *)(a + pix),
             b->bsum = (double *)(a + bs);
     }
     return off + 64;

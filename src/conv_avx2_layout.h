@@ -48,6 +48,7 @@ struct ck_dconv_geom {
 struct ck_dconv_bufs {
     float *x, *dy, *w, *out, *bias;
     ptrdiff_t *tap_src, *tap_w, *item;
+    ptrdiff_t *pix; /* backward-weights: x offset of each pixel of a tile (row-major) */
     double *bsum; /* backward-weights: per dy block, [4][8] partial bias-gradient sums */
     int *phase; /* backward-data: taps of phase ph are [phase[ph], phase[ph+1]) */
 };

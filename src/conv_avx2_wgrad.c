@@ -122,15 +122,12 @@ static void image_tiles(const struct ck_dconv_geom *g, const struct ck_dconv_buf
                 .dy = dsl + ((size_t)gi * g->KB + kb0) * pq8 + (size_t)p0 * g->Q * 8,
                 .src = xim + gi * ximg + (size_t)p0 * g->sh * g->Wp * g->xpix,
                 .dw = b->w + ((size_t)gi * g->KB + kb0) * g->items * 8 + (size_t)i0 * 8,
-                .item = b->item + i0,
+                .item = b->item + i0, .pix = b->pix,
                 .nkb = CK_MIN(tl->nkb_max, g->KB - kb0),
                 .nitem = (int)CK_MIN((size_t)WG_NIT, g->items - i0),
-                .nrow = CK_MIN(tl->rows, g->P - p0), .npix = g->Q,
+                .npix = CK_MIN(tl->rows, g->P - p0) * g->Q,
                 .accumulate = n > 0 || p0 > 0,
-                .dy_kb = (ptrdiff_t)pq8, .dy_row = (ptrdiff_t)g->Q * 8,
-                .src_row = (ptrdiff_t)((size_t)g->sh * g->Wp * g->xpix),
-                .src_pix = (ptrdiff_t)(g->sw * g->xpix),
-                .dw_kb = (ptrdiff_t)(g->items * 8),
+                .dy_kb = (ptrdiff_t)pq8, .dw_kb = (ptrdiff_t)(g->items * 8),
             };
             int bias;
             while (pw->u < pw->u1 && pw->need && !needs_unit(g, tl, nu, t0, t1, pw->u, &bias))
@@ -205,6 +202,9 @@ void ck_dconv_backward_weights(const struct ck_dconv_geom *g, const struct ck_dc
     tl.nit = (int)((g->items + WG_NIT - 1) / WG_NIT);
     tl.tiles = (long)g->G * tl.nkg * tl.nit;
     tl.rows = CK_MAX(1, CK_MIN(g->P, WG_TILE_PIXELS / g->Q));
+    for (int p = 0; p < tl.rows * g->Q; p++) /* a tile's pixels, row-major, in x */
+        b->pix[p] = (ptrdiff_t)(((size_t)(p / g->Q) * g->sh * g->Wp + (size_t)(p % g->Q) * g->sw) *
+                                g->xpix);
     tl.xmajor = !g->flat && !g->planar &&
                 (size_t)g->XB * g->xblk > (size_t)g->KB * g->P * g->Q * 8;
     const size_t pq8 = (size_t)g->P * g->Q * 8, ximg = (size_t)g->XB * g->xblk;
