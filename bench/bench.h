@@ -43,6 +43,19 @@ void ckb_register_peak(const struct ckb_config *cfg);
 /* GFLOP/s of `threads` threads running the FMA chains for about `seconds`. */
 double ckb_peak_measure(int threads, double seconds);
 
+/* The local peak of a case: the same probe for `threads` threads, about 20 ms, measured
+ * when a case calls this (after its warm-up, right before its timed loop), because the
+ * host's sustainable FMA rate drifts by about 10% over minutes. A value measured less
+ * than a second ago for the same thread count is reused. 0 when the run has no start-up
+ * peak (--no-peak). */
+double ckb_peak_local(const struct ckb_config *cfg, int threads);
+/* A case's peak counters, gflop being its GFLOP per iteration: peak_pct (against the
+ * start-up peak, when measured), local_peak_pct and local_peak_gflops (when local > 0,
+ * local from ckb_peak_local). */
+struct ckb_state;
+void ckb_peak_counters(struct ckb_state *st, const struct ckb_config *cfg, int threads,
+                       double gflop, double local);
+
 /* peak.c (built with -mavx2 -mfma; call only when the CPU has both): run iters rounds of
  * 12 independent 8-wide FMA chains; returns a value the caller must consume.
  * FLOPs = iters * CKB_PEAK_FLOPS_PER_ITER. */

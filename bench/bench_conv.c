@@ -212,15 +212,14 @@ static void case_conv(struct ckb_state *st, void *arg)
         goto cleanup;
     }
 
+    double local = ckb_peak_local(c->cfg, c->threads);
     while (ckb_keep_running(st)) {
         run_pass(c, p, x, w, bias, y, dy, dx, dw, db, ws, ws_size);
         ckb_do_not_optimize(out);
     }
 
     ckb_counter_rate(st, "GFLOPS", gflop);
-    double peak = ckb_peak_for(c->cfg, c->threads);
-    if (peak > 0)
-        ckb_counter_rate(st, "peak_pct", gflop / peak * 100.0);
+    ckb_peak_counters(st, c->cfg, c->threads, gflop, local);
     ckb_counter_value(st, "workspace_bytes", (double)ws_full);
     ckb_counter_value(st, "max_rel_err", err);
     if (q.N != p->N) {

@@ -200,6 +200,7 @@ static void case_gemm(struct ckb_state *st, void *arg)
         ckb_skip(st, "FAILED: the result has NaN/Inf or unwritten elements");
         goto cleanup;
     }
+    double local = ckb_peak_local(g->cfg, g->threads);
     while (ckb_keep_running(st)) {
         gemm_call(g, l, a, b, c, ws, ws_size);
         ckb_do_not_optimize(c);
@@ -207,9 +208,7 @@ static void case_gemm(struct ckb_state *st, void *arg)
 
     double gflop = 2.0 * g->M * g->N * (double)g->K * 1e-9;
     ckb_counter_rate(st, "GFLOPS", gflop);
-    double peak = ckb_peak_for(g->cfg, g->threads);
-    if (peak > 0)
-        ckb_counter_rate(st, "peak_pct", gflop / peak * 100.0);
+    ckb_peak_counters(st, g->cfg, g->threads, gflop, local);
     ckb_counter_value(st, "workspace_bytes", (double)ws_size);
     ckb_counter_value(st, "max_rel_err", err);
 

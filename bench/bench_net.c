@@ -99,6 +99,7 @@ static void case_net(struct ckb_state *st, void *arg)
         labels[i] = i % net->classes;
 
     s = step(c, net, &opt, x, labels); /* warm-up, untimed */
+    double local = s == CK_OK ? ckb_peak_local(c->cfg, c->threads) : 0.0;
     while (s == CK_OK && ckb_keep_running(st))
         s = step(c, net, &opt, x, labels);
     if (s != CK_OK) {
@@ -109,9 +110,7 @@ static void case_net(struct ckb_state *st, void *arg)
     }
     ckb_counter_rate(st, "images_per_s", (double)c->batch);
     ckb_counter_rate(st, "GFLOPS", gflop);
-    double peak = ckb_peak_for(c->cfg, c->threads);
-    if (peak > 0)
-        ckb_counter_rate(st, "peak_pct", gflop / peak * 100.0);
+    ckb_peak_counters(st, c->cfg, c->threads, gflop, local);
     ckb_counter_value(st, "workspace_bytes", (double)net->ws_size);
 
 cleanup:

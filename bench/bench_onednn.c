@@ -390,6 +390,7 @@ static void case_onednn(struct ckb_state *st, void *arg)
 
     /* Warm-up with the reorders: onednn-blocked's inputs are then in oneDNN's layouts. */
     s = run(&d, 1);
+    double local = s == dnnl_success ? ckb_peak_local(c->cfg, c->threads) : 0.0;
     while (s == dnnl_success && ckb_keep_running(st)) {
         s = run(&d, !c->blocked);
         ckb_do_not_optimize(t.out);
@@ -401,9 +402,7 @@ static void case_onednn(struct ckb_state *st, void *arg)
     }
 
     ckb_counter_rate(st, "GFLOPS", gflop);
-    double peak = ckb_peak_for(c->cfg, c->threads);
-    if (peak > 0)
-        ckb_counter_rate(st, "peak_pct", gflop / peak * 100.0);
+    ckb_peak_counters(st, c->cfg, c->threads, gflop, local);
     ckb_counter_value(st, "workspace_bytes",
                       (double)(d.scratch_bytes + (c->blocked ? 0 : d.own_bytes)));
     ckb_counter_value(st, "max_rel_err", err);

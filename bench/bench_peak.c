@@ -1,8 +1,9 @@
 /* bench_peak.c - measure this machine's floating-point peak (the FMA-chain probe of
  * peak.c, or a portable mul+add chain on CPUs without AVX2/FMA) for 1..T threads, and
  * register peak/fma/threads:T cases that run the same probe inside the benchmark run, so
- * a report can tell a slow kernel from a busy host. Not a kernel: nothing here is used
- * by convkit itself.
+ * a report can tell a slow kernel from a busy host; a shorter local probe that each
+ * conv/gemm/net case runs before its timed loop, and the peak counters of those cases.
+ * Not a kernel: nothing here is used by convkit itself.
  */
 #include <stdio.h>
 
@@ -71,12 +72,10 @@ static double peak_run(int threads, long iters)
     return (double)threads * (double)iters * per_iter / dt * 1e-9;
 }
 
-double ckb_peak_measure(int threads, double seconds)
+/* Window size: rounds taking >= 2 ms on one thread (calibrated alone, so that waiting
+ * for a descheduled thread cannot shrink it). */
+static long window_iters(void)
 {
-    /* Window size: rounds taking >= 2 ms on one thread (calibrated alone, so that
-     * waiting for a descheduled thread cannot shrink it). Then many windows with all
-     * threads, keeping the best: on a shared host one of them usually runs undisturbed,
-     * and the peak is a property of the hardware. */
     long iters = 1 << 10;
     while (iters < (1L << 30)) {
         double t0 = ckb_now();
@@ -85,6 +84,14 @@ double ckb_peak_measure(int threads, double seconds)
             break;
         iters *= 2;
     }
+    return iters;
+}
+
+/* Many windows of iters rounds with all threads for about `seconds` (at least 5), keeping
+ * the best: on a shared host one of them usually runs undisturbed, and the peak is a
+ * property of the hardware. */
+static double best_window(int threads, long iters, double seconds)
+{
     peak_run(threads, iters); /* starts the OpenMP team: not counted */
     double best = 0.0, spent = 0.0;
     for (int windows = 0; (spent < seconds || windows < 5) && spent < 10 * seconds; windows++) {
@@ -95,6 +102,11 @@ double ckb_peak_measure(int threads, double seconds)
             best = g;
     }
     return best;
+}
+
+double ckb_peak_measure(int threads, double seconds)
+{
+    return best_window(threads, window_iters(), seconds);
 }
 
 /* Four rounds over the thread counts, each thread count seconds_each / 4 per round,
@@ -112,6 +124,42 @@ void ckb_peak_measure_all(struct ckb_config *cfg, double seconds_each)
             if (round == 0 || g > cfg->peak_gflops[t])
                 cfg->peak_gflops[t] = g;
         }
+    }
+}
+
+/* The local probe: 20 ms of windows whose size is calibrated once per process, not at
+ * every call. A value younger than LOCAL_REUSE_S seconds for the same thread count is
+ * reused: Google Benchmark calls a case function about three times while it sizes the
+ * iteration count, and probing at every call made the quick preset take 47 s instead of
+ * 26; the drift this follows takes minutes. */
+#define LOCAL_PROBE_S 0.02
+#define LOCAL_REUSE_S 1.0
+
+double ckb_peak_local(const struct ckb_config *cfg, int threads)
+{
+    static long iters;
+    static double measured_at[CKB_MAX_THREADS + 1], gflops[CKB_MAX_THREADS + 1];
+    if (ckb_peak_for(cfg, threads) <= 0)
+        return 0.0;
+    double now = ckb_now();
+    if (gflops[threads] > 0 && now - measured_at[threads] < LOCAL_REUSE_S)
+        return gflops[threads];
+    if (!iters)
+        iters = window_iters();
+    gflops[threads] = best_window(threads, iters, LOCAL_PROBE_S);
+    measured_at[threads] = ckb_now();
+    return gflops[threads];
+}
+
+void ckb_peak_counters(struct ckb_state *st, const struct ckb_config *cfg, int threads,
+                       double gflop, double local)
+{
+    double peak = ckb_peak_for(cfg, threads);
+    if (peak > 0)
+        ckb_counter_rate(st, "peak_pct", gflop / peak * 100.0);
+    if (local > 0) {
+        ckb_counter_rate(st, "local_peak_pct", gflop / local * 100.0);
+        ckb_counter_value(st, "local_peak_gflops", local);
     }
 }
 

@@ -32,7 +32,7 @@ static void usage(void)
            "                        these conv problems instead of the preset's\n"
            "  --naive-max-gflop=X   skip naive problems above X GFLOP a call\n"
            "                        (default: quick 0.1, full 0.7)\n"
-           "  --no-peak             do not measure the FMA peak (no peak_pct counters)\n"
+           "  --no-peak             do not measure the FMA peak (no peak_pct, local_peak_pct)\n"
            "\n"
            "Case names: conv/<fwd|bwd_data|bwd_weights>/<backend>/<descriptor>/threads:<T>,\n"
            "gemm/<lib>/<M>x<N>x<K>[_tn|_nt]/threads:<T>,\n"
