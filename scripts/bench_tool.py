@@ -74,7 +74,8 @@ def load(path):
         r = dict(parsed[1])
         r["kind"] = parsed[0]
         r["error"] = e.get("error_message") if e.get("error_occurred") else None
-        for k in ("GFLOPS", "peak_pct", "workspace_bytes", "max_rel_err", "images_per_s"):
+        for k in ("GFLOPS", "peak_pct", "local_peak_pct", "local_peak_gflops",
+                  "workspace_bytes", "max_rel_err", "images_per_s"):
             if k in e:
                 r[k] = e[k]
         r["real_time"] = e.get("real_time")
@@ -172,14 +173,26 @@ def report(path, outdir):
               f"`{ctx.get('convkit_preset', '?')}`, backends {ctx.get('convkit_backends', '?')}, "
               f"CPU features {ctx.get('cpu_features', '?')}.  ")
     end_peak = {r["threads"]: r.get("GFLOPS") for r in res if r["kind"] == "peak"}
+    local = {}  # thread count -> the local probes of the cases
+    for r in res:
+        if "local_peak_gflops" in r and not r["error"]:
+            local.setdefault(r["threads"], []).append(r["local_peak_gflops"])
+    def local_range(t):
+        return f" (local {min(local[t]):.1f}-{max(local[t]):.1f})" if t in local else ""
     if peaks:
-        md.append("FMA-chain peak, GFLOP/s (start of run / end of run): " + ", ".join(
+        md.append("FMA-chain peak, GFLOP/s (start of run / end of run"
+                  + (", range of the local probes" if local else "") + "): " + ", ".join(
             f"{t} thread{'s' if t > 1 else ''} {peaks[t]:.1f} / {fmt(end_peak.get(t))}"
-            for t in sorted(peaks)) + ". A much lower end value means the host was busy.")
+            f"{local_range(t)}" for t in sorted(peaks))
+            + ". A much lower end value means the host was busy.")
     md.append("")
     md.append("GFLOP/s is effective: direct-convolution FLOPs (2·N·K·P·Q·C/G·R·S) per second, "
-              "whatever the algorithm; % peak is against the probe for the same thread count; "
-              "max rel. error is against an fp64 reference, relative to the largest |ref|.")
+              "whatever the algorithm; % peak is against the FMA-chain probe measured once at "
+              "the start of the run for the same thread count; % local peak is against the "
+              "same probe run for about 20 ms right before the case's timed loop (or less than "
+              "a second earlier), so it follows the host's drift over the run (`-`: a run "
+              "without local probes); max rel. error is against an fp64 reference, relative to the largest "
+              "|ref|.")
     md.append("")
 
     # Summary per pass/backend/threads.
@@ -195,12 +208,14 @@ def report(path, outdir):
                 ok = [r for r in rs if not r["error"]]
                 g = [r["GFLOPS"] for r in ok if "GFLOPS" in r]
                 pk = [r["peak_pct"] for r in ok if "peak_pct" in r]
+                lpk = [r["local_peak_pct"] for r in ok if "local_peak_pct" in r]
                 err = [r["max_rel_err"] for r in ok if "max_rel_err" in r]
                 rows.append([ps, b, t, len(ok), len(rs) - len(ok), fmt(median_or_none(g)),
                              fmt(max(g) if g else None), fmt(median_or_none(pk)),
-                             f"{max(err):.2g}" if err else "-"])
+                             fmt(median_or_none(lpk)), f"{max(err):.2g}" if err else "-"])
     md.append(md_table(["pass", "backend", "threads", "run", "skipped", "median GFLOP/s",
-                        "best GFLOP/s", "median % peak", "max rel. error"], rows))
+                        "best GFLOP/s", "median % peak", "median % local peak",
+                        "max rel. error"], rows))
     md.append("")
 
     # Every problem: GFLOP/s per backend, best in bold.
@@ -379,9 +394,11 @@ def best_tables(conv, threads, tmax):
     for ps, desc, t in sorted(best, key=lambda k: (PASSES.index(k[0]) if k[0] in PASSES else 9,
                                                    k[1], k[2])):
         r = best[(ps, desc, t)]
-        rows.append([ps, f"`{desc}`", t, r["backend"], fmt(r["GFLOPS"]), fmt(r.get("peak_pct"))])
+        rows.append([ps, f"`{desc}`", t, r["backend"], fmt(r["GFLOPS"]), fmt(r.get("peak_pct")),
+                     fmt(r.get("local_peak_pct"))])
     md += ["<details><summary>per problem (%d rows)</summary>" % len(rows), "",
-           md_table(["pass", "problem", "threads", "best backend", "GFLOP/s", "% peak"], rows),
+           md_table(["pass", "problem", "threads", "best backend", "GFLOP/s", "% peak",
+                     "% local peak"], rows),
            "", "</details>", ""]
     return md
 
