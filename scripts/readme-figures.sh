@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # readme-figures.sh [OUTDIR] - measure every figure the README quotes, on this machine,
 # one run after the other (never two timing runs at once): the FMA peak and GEMM table,
-# the conv sweep for im2col/avx2/winograd at 1 and 2 threads, the Winograd variants and
-# im2col-blas on the issue target layers, the seed-cnn network cases, PyTorch side by
-# side (if python3-torch is installed), synthetic training speed and peak RSS, and
-# 1-vs-2 MPI ranks. Writes JSON, logs and reports to OUTDIR (default out/readme);
+# the conv sweep for im2col/avx2/winograd at 1 and 2 threads, the Winograd variants,
+# im2col-blas and oneDNN (libdnnl-dev, AVX2) on the issue target layers, the seed-cnn
+# network cases, PyTorch side by side (if python3-torch is installed), synthetic training
+# speed and peak RSS, and 1-vs-2 MPI ranks. Writes JSON, logs and reports to OUTDIR
+# (default out/readme);
 # scripts/run.sh makes the training curve. About 35 minutes on 2 cores; a quiet host
 # matters more than anything else (check `uptime` first).
 set -euo pipefail
@@ -33,9 +34,9 @@ bench --out "$out/sweep.json" --threads=1,2 --benchmark_min_time=0.1 \
 targets=(mb64ic32ih16oc64kh3ph1 mb64ic64ih32oc64kh3ph1 mb8ic128ih28oc128kh3ph1
          mb64ic32ih16oc64kh5ph2 mb8ic64ih56oc128kh3sh2ph1 mb64ic3ih32oc32kh3ph1
          mb64ic128ih16oc128kh1)
-log "issue target layers: every backend but naive (5 interleaved repetitions, medians)"
+log "issue target layers: every backend but naive, and oneDNN's AVX2 JIT with and without NCHW conversions (5 interleaved repetitions, medians)"
 bench --out "$out/targets.json" --threads=1,2 "${targets[@]/#/--problem=}" \
-  --benchmark_filter='^(peak|conv/.*/(im2col|avx2|im2col-blas|winograd-f2|winograd-f4|winograd-f6|auto)/)' \
+  --benchmark_filter='^(peak|conv/.*/(im2col|avx2|im2col-blas|winograd-f2|winograd-f4|winograd-f6|auto|onednn|onednn-blocked)/)' \
   --benchmark_repetitions=5 "${reps[@]}" >/dev/null
 
 log "networks: seed-cnn train/infer step, batch 64"
