@@ -107,8 +107,9 @@ void ckb_gemm_context(void);
 void ckb_set_threads(int t);
 int ckb_max_threads(void);
 
-/* Seconds from a monotonic clock. */
+/* Seconds from a monotonic clock; sleep for seconds. */
 double ckb_now(void);
+void ckb_sleep(double seconds);
 
 /* Allocation that never returns NULL (prints and exits: bench only). */
 void *ckb_xalloc(size_t bytes);

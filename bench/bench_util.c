@@ -1,6 +1,7 @@
-/* bench_util.c - small helpers every convkit-bench file uses: a monotonic clock, thread
- * control with or without OpenMP, allocation that exits on failure (bench only, never
- * library code), and the count of cases that failed (as opposed to being unsupported).
+/* bench_util.c - small helpers every convkit-bench file uses: a monotonic clock, a sleep,
+ * thread control with or without OpenMP, allocation that exits on failure (bench only,
+ * never library code), and the count of cases that failed (as opposed to being
+ * unsupported).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,13 @@ double ckb_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void ckb_sleep(double seconds)
+{
+    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0) /* interrupted: sleep the rest */
+        ;
 }
 
 void ckb_set_threads(int t)
