@@ -82,8 +82,46 @@ static const tile_fn tile_fns[3][6] = {
     {two_1, two_2, two_3, two_4, two_5, two_6},
 };
 
+/* Pixel tiles of 16 with each tile's input rows first copied next to each other (16
+ * floats apart), prefetching the next tile's while copying. */
+enum { MAX_ROWS = 256 }; /* MAX_1X1_ROWS in conv_avx2_layout.h */
+
+static void copied(const struct ck_dconv_1x1 *a)
+{
+    float xt[MAX_ROWS * 16] __attribute__((aligned(32)));
+    struct ck_dconv_1x1 t = *a;
+    t.in = xt, t.in_r = 16;
+    for (int j0 = 0; j0 < a->npix; j0 += 16, t.out += 16) {
+        const int n = a->npix - j0 < 16 ? a->npix - j0 : 16;
+        const int kind = n == 16 ? 0 : n <= 8 ? 1 : 2, last = n - (kind == 2 ? 8 : 0);
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(last), lane);
+        for (int r = 0; r < a->nr; r++) {
+            const float *x = a->in + r * a->in_r + j0;
+            if (j0 + 16 < a->npix)
+                _mm_prefetch((const char *)(x + 16), _MM_HINT_T0);
+            for (int j = 0; j < n; j++)
+                xt[r * 16 + j] = x[j];
+        }
+        for (int m0 = 0; m0 < a->nm; m0 += 6) {
+            const int nm = a->nm - m0 < 6 ? a->nm - m0 : 6;
+            tile_fns[kind][nm - 1](&t, m0, 0, mask, 0);
+        }
+    }
+}
+
+/* With planes a multiple of 4 KiB apart (32x32 images and up by powers of two) every
+ * input row of a pixel tile sits in the same L1 set, so the rows fall out of L1 before
+ * the next row tile reads them again: those are copied. Measured on the Intel host
+ * (in-process A/B, 1 thread): 32x32 and 64x64 planes 11-13% faster in both passes; 1 KiB
+ * planes (16x16) mixed (forward 2% faster, backward-data 5% slower) and other sizes 0-3%
+ * slower, so they stay in place. */
 void ck_dconv_1x1__avx2(const struct ck_dconv_1x1 *a)
 {
+    if (a->in_r % 1024 == 0 && a->nr <= MAX_ROWS) {
+        copied(a);
+        return;
+    }
     for (int j0 = 0; j0 < a->npix; j0 += 16) {
         const int n = a->npix - j0 < 16 ? a->npix - j0 : 16;
         const int kind = n == 16 ? 0 : n <= 8 ? 1 : 2, last = n - (kind == 2 ? 8 : 0);

@@ -35,6 +35,7 @@ static const char *const layers[] = {
     "g2mb2ic16ih4iw7oc20kh1",        /* 1x1 in place: 16 + 12 pixels, 6 + 4 rows, groups */
     "mb1ic24ih17oc30kh1",            /* 1x1 in place: 256 + 33 pixels per image */
     "mb1ic264ih5oc264kh1",           /* 1x1 with a long reduction: blocked copies */
+    "mb2ic24ih32oc40kh1",            /* 1x1 in place on 4 KiB planes: pixel tiles copied */
     "mb2ic20ih13oc36kh3ph1",         /* C, K not multiples of 8 */
     "mb1ic40ih17iw19oc24kh3kw5sh2sw3ph2pw1oh9ow6", /* asymmetric pad/stride/filter */
     "mb1ic32ih20oc48kh3ph2dh1",      /* dilation 2 */
