@@ -72,17 +72,19 @@ void ck_dconv_wgrad__avx2(const struct ck_dconv_wgrad *job);
  * rows and j < npix pixels,
  *
  *   out[m*out_m + j] = bias[m] (0 if bias is NULL) + sum over r < nr (in order) of
- *       w[m*w_m + r*w_r] * in[r*in_r + j]
+ *       w[(m / 6)*nr*6 + r*6 + m % 6] * in[r*in_r + j]
  *
- * Forward: rows are output channels, r input channels (w_m = Cg, w_r = 1); backward-data:
- * rows are input channels, r output channels (w_m = 1, w_r = Cg). Each output is one
- * FMA chain over r, so any split of m or j gives the same bits.
+ * The weights come packed in tiles of 6 rows, the 6 rows' weights for one r side by side
+ * (ck_dconv_pack_w_1x1 makes them from the forward's [m][r] or backward-data's [r][m]
+ * layout). Forward: rows are output channels, r input channels; backward-data: rows are
+ * input channels, r output channels. Each output is one FMA chain over r, so any split of
+ * m or j gives the same bits.
  */
 struct ck_dconv_1x1 {
     const float *in, *w, *bias;
     float *out;
     int nm, nr, npix;
-    ptrdiff_t in_r, out_m, w_m, w_r;
+    ptrdiff_t in_r, out_m;
 };
 void ck_dconv_1x1__avx2(const struct ck_dconv_1x1 *job);
 

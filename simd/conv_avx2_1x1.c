@@ -4,9 +4,10 @@
  *
  * Pixels are in the lanes: a register tile is NM output rows x NV vectors of 8 pixels
  * (6x2 = 12 FMA accumulators); per reduction row NV loads of the input row and NM
- * broadcast weights feed NM*NV FMAs, like a GEMM micro-kernel on unpacked operands. The
- * last vector of a row may be partial (masked loads and stores). No layout conversion,
- * no threading here.
+ * broadcast weights (side by side in the packed weights) feed NM*NV FMAs, like a GEMM
+ * micro-kernel on a packed A and an unpacked B. The last vector of a row may be partial
+ * (masked loads and stores). No layout conversion of activations, no weight packing, no
+ * threading here.
  */
 #include <immintrin.h>
 
@@ -27,9 +28,8 @@ CK_INLINE void tile(const struct ck_dconv_1x1 *a, int m0, int j0, __m256i mask, 
         for (int v = 0; v < NV; v++)
             acc[m][v] = b;
     }
-    const float *x = a->in + j0, *w = a->w + m0 * a->w_m;
-    const ptrdiff_t wm = a->w_m;
-    for (int r = 0; r < a->nr; r++, x += a->in_r, w += a->w_r) {
+    const float *x = a->in + j0, *w = a->w + (ptrdiff_t)(m0 / 6) * a->nr * 6;
+    for (int r = 0; r < a->nr; r++, x += a->in_r, w += 6) {
         __m256 xv[2];
 #pragma GCC unroll 2
         for (int v = 0; v < NV; v++)
@@ -39,7 +39,7 @@ CK_INLINE void tile(const struct ck_dconv_1x1 *a, int m0, int j0, __m256i mask, 
             _mm_prefetch((const char *)(x + 8 * NV), _MM_HINT_T0);
 #pragma GCC unroll 6
         for (int m = 0; m < NM; m++) {
-            const __m256 wv = _mm256_broadcast_ss(w + m * wm);
+            const __m256 wv = _mm256_broadcast_ss(w + m);
 #pragma GCC unroll 2
             for (int v = 0; v < NV; v++)
                 acc[m][v] = _mm256_fmadd_ps(wv, xv[v], acc[m][v]);

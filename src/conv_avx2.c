@@ -6,8 +6,9 @@
  * register-blocked kernels of simd/conv_avx2_*.c under OpenMP, and converts the result
  * back; backward-weights' work split is in conv_avx2_wgrad.c. Any filter, stride,
  * asymmetric padding, dilation and groups (channel counts padded to 8 per group).
- * 1x1 stride-1 unpadded layers (forward, backward-data) run on NCHW in place with no
- * workspace; backward-weights of unpadded problems with Cg % 8 == 0 reads x in place.
+ * 1x1 stride-1 unpadded layers (forward, backward-data) run on NCHW activations in place
+ * (the workspace holds only their packed weights); backward-weights of unpadded problems
+ * with Cg % 8 == 0 reads x in place.
  * Compiled without vector flags: the kernels are only called when CONVKIT_HAVE_AVX2 is
  * defined.
  */
@@ -152,12 +153,21 @@ static int plain_1x1(const struct ck_dconv_geom *g, enum ck_conv_pass pass)
            g->Kg <= MAX_1X1_ROWS;
 }
 
+/* The 1x1 path's workspace: its weights packed in tiles of 6 rows, per group, 64 extra
+ * bytes so a misaligned base can be aligned. */
+static size_t ws_1x1(const struct ck_dconv_geom *g, enum ck_conv_pass pass)
+{
+    const int nm = pass == CK_PASS_FORWARD ? g->Kg : g->Cg;
+    const int nr = pass == CK_PASS_FORWARD ? g->Cg : g->Kg;
+    return (size_t)g->G * ceil_div(nm, 6) * 6 * nr * sizeof(float) + 64;
+}
+
 static size_t avx2_workspace_size(const struct ck_conv_params *p, enum ck_conv_pass pass)
 {
     struct ck_dconv_geom g;
     geom_init(&g, p, pass);
     if (plain_1x1(&g, pass))
-        return 0;
+        return ws_1x1(&g, pass);
     return carve(&g, pass, NULL, NULL);
 }
 
@@ -192,22 +202,27 @@ static int row_blocks(int items, int rows)
 /* ---- 1x1 stride-1 unpadded layers: NCHW planes in place, no copies ------------------- */
 
 /* out (N,G*nm,H,W) from in (N,G*nr,H,W) with ck_dconv_1x1__avx2; group gi's weights at
- * w + gi*Kg*Cg with strides w_m, w_r. Work items are (image-group, PIX_1X1 pixels). */
+ * w + gi*Kg*Cg with strides w_m, w_r, packed into the workspace ws first. Work items are
+ * (image-group, PIX_1X1 pixels). */
 static void run_1x1(const struct ck_dconv_geom *g, const float *in, const float *w,
-                    const float *bias, float *out, int nm, int nr, ptrdiff_t w_m, ptrdiff_t w_r)
+                    const float *bias, float *out, int nm, int nr, ptrdiff_t w_m, ptrdiff_t w_r,
+                    void *ws)
 {
     const int hw = g->H * g->W, nch = ceil_div(hw, PIX_1X1);
     const long items = (long)g->N * g->G * nch;
+    const size_t wtile = (size_t)ceil_div(nm, 6) * 6 * nr; /* packed floats per group */
+    float *wp = (float *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
+    ck_dconv_pack_w_1x1(g, w, nm, nr, w_m, w_r, wp);
     #pragma omp parallel for schedule(static)
     for (long it = 0; it < items; it++) {
         const long ng = it / nch;
         const int gi = (int)(ng % g->G), j0 = (int)(it % nch) * PIX_1X1;
         const struct ck_dconv_1x1 job = {
-            .in = in + (size_t)ng * nr * hw + j0, .w = w + (size_t)gi * g->Kg * g->Cg,
+            .in = in + (size_t)ng * nr * hw + j0, .w = wp + gi * wtile,
             .bias = bias ? bias + (size_t)gi * nm : NULL,
             .out = out + (size_t)ng * nm * hw + j0,
             .nm = nm, .nr = nr, .npix = CK_MIN(PIX_1X1, hw - j0),
-            .in_r = hw, .out_m = hw, .w_m = w_m, .w_r = w_r,
+            .in_r = hw, .out_m = hw,
         };
         ck_dconv_1x1__avx2(&job);
     }
@@ -356,7 +371,7 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
     struct ck_dconv_bufs b;
     geom_init(&g, p, CK_PASS_FORWARD);
     if (plain_1x1(&g, CK_PASS_FORWARD)) {
-        run_1x1(&g, x, w, bias, y, g.Kg, g.Cg, g.Cg, 1);
+        run_1x1(&g, x, w, bias, y, g.Kg, g.Cg, g.Cg, 1, ws);
         return CK_OK;
     }
     carve(&g, CK_PASS_FORWARD, ws, &b);
@@ -492,7 +507,7 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
     struct ck_dconv_bufs b;
     geom_init(&g, p, CK_PASS_BACKWARD_DATA);
     if (plain_1x1(&g, CK_PASS_BACKWARD_DATA)) {
-        run_1x1(&g, dy, w, NULL, dx, g.Cg, g.Kg, 1, g.Cg);
+        run_1x1(&g, dy, w, NULL, dx, g.Cg, g.Kg, 1, g.Cg, ws);
         return CK_OK;
     }
     carve(&g, CK_PASS_BACKWARD_DATA, ws, &b);

@@ -185,6 +185,24 @@ void ck_dconv_pack_w_bwd(const struct ck_dconv_geom *g, const float *w, float *w
     }
 }
 
+/* 1x1 weights packed for ck_dconv_1x1__avx2: per group gi (source w + gi*Kg*Cg, element
+ * (m, r) at m*w_m + r*w_r), tiles of 6 rows with the 6 rows' weights for one r side by
+ * side: wp[gi][m / 6][r][m % 6], zero past row nm. */
+void ck_dconv_pack_w_1x1(const struct ck_dconv_geom *g, const float *w, int nm, int nr,
+                         ptrdiff_t w_m, ptrdiff_t w_r, float *wp)
+{
+    const int nmt = (nm + 5) / 6, n = g->G * nmt;
+    #pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) {
+        const int gi = i / nmt, m0 = i % nmt * 6;
+        const float *src = w + (size_t)gi * g->Kg * g->Cg;
+        float *d = wp + (size_t)i * 6 * nr;
+        for (int r = 0; r < nr; r++)
+            for (int m = m0; m < m0 + 6; m++)
+                *d++ = m < nm ? src[m * w_m + r * w_r] : 0.0f;
+    }
+}
+
 /* db[k] = sum of dy over (n, p, q), from the per-block partial sums of ck_dconv_pack_dy
  * (bsum[N][G][KB][4][8], double): summed over n in order, then the 4 chains combined in a
  * fixed order, so the result does not depend on the thread count. */
