@@ -199,7 +199,7 @@ static int row_blocks(int items, int rows)
     return CK_MAX(1, CK_MIN(rows, ceil_div(MIN_WORK_ITEMS, CK_MAX(items, 1))));
 }
 
-/* ---- 1x1 stride-1 unpadded layers: NCHW planes in place, no copies ------------------- */
+/* ---- 1x1 stride-1 unpadded layers: NCHW planes in place, weights packed ------------ */
 
 /* out (N,G*nm,H,W) from in (N,G*nr,H,W) with ck_dconv_1x1__avx2; group gi's weights at
  * w + gi*Kg*Cg with strides w_m, w_r, packed into the workspace ws first. Work items are

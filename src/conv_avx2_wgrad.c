@@ -203,8 +203,8 @@ void ck_dconv_backward_weights(const struct ck_dconv_geom *g, const struct ck_dc
     tl.tiles = (long)g->G * tl.nkg * tl.nit;
     tl.rows = CK_MAX(1, CK_MIN(g->P, WG_TILE_PIXELS / g->Q));
     for (int p = 0; p < tl.rows * g->Q; p++) /* a tile's pixels, row-major, in x */
-        b->pix[p] = (ptrdiff_t)(((size_t)(p / g->Q) * g->sh * g->Wp + (size_t)(p % g->Q) * g->sw) *
-                                g->xpix);
+        b->pix[p] = (ptrdiff_t)(((size_t)(p / g->Q) * g->sh * g->Wp +
+                                 (size_t)(p % g->Q) * g->sw) * g->xpix);
     tl.xmajor = !g->flat && !g->planar &&
                 (size_t)g->XB * g->xblk > (size_t)g->KB * g->P * g->Q * 8;
     const size_t pq8 = (size_t)g->P * g->Q * 8, ximg = (size_t)g->XB * g->xblk;
