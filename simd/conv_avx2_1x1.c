@@ -82,6 +82,16 @@ static const tile_fn tile_fns[3][6] = {
     {two_1, two_2, two_3, two_4, two_5, two_6},
 };
 
+/* The tile_fns kind of a pixel tile of n (1..16) pixels, and the mask of its last vector's
+ * valid lanes. */
+static inline int tile_kind(int n, __m256i *mask)
+{
+    const int kind = n == 16 ? 0 : n <= 8 ? 1 : 2, last = n - (kind == 2 ? 8 : 0);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    *mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(last), lane);
+    return kind;
+}
+
 /* Pixel tiles of 16 with each tile's input rows first copied next to each other (16
  * floats apart), prefetching the next tile's while copying. */
 enum { MAX_ROWS = 256 }; /* MAX_1X1_ROWS in conv_avx2_layout.h */
@@ -93,9 +103,8 @@ static void copied(const struct ck_dconv_1x1 *a)
     t.in = xt, t.in_r = 16;
     for (int j0 = 0; j0 < a->npix; j0 += 16, t.out += 16) {
         const int n = a->npix - j0 < 16 ? a->npix - j0 : 16;
-        const int kind = n == 16 ? 0 : n <= 8 ? 1 : 2, last = n - (kind == 2 ? 8 : 0);
-        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(last), lane);
+        __m256i mask;
+        const int kind = tile_kind(n, &mask);
         for (int r = 0; r < a->nr; r++) {
             const float *x = a->in + r * a->in_r + j0;
             if (j0 + 16 < a->npix)
@@ -124,9 +133,8 @@ void ck_dconv_1x1__avx2(const struct ck_dconv_1x1 *a)
     }
     for (int j0 = 0; j0 < a->npix; j0 += 16) {
         const int n = a->npix - j0 < 16 ? a->npix - j0 : 16;
-        const int kind = n == 16 ? 0 : n <= 8 ? 1 : 2, last = n - (kind == 2 ? 8 : 0);
-        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(last), lane);
+        __m256i mask;
+        const int kind = tile_kind(n, &mask);
         for (int m0 = 0; m0 < a->nm; m0 += 6) {
             const int nm = a->nm - m0 < 6 ? a->nm - m0 : 6;
             /* the first row tile fetches the next pixel tile's input into L1 */
