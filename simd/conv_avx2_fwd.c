@@ -18,9 +18,11 @@
 
 #define CK_INLINE static inline __attribute__((always_inline))
 
-/* One reduction channel: w points at the NOB x 8 interleaved weights, s + so[j] at pixel j. */
+/* One reduction channel: w points at the NOB x 8 interleaved weights, pixel j at
+ * s + so[j] (j < N1) or s2 + so[j] (j >= N1; N1 = UR: s alone). */
 CK_INLINE void fma_channel(__m256 acc[4][12], const float *w, const float *s,
-                           const ptrdiff_t *so, const int NOB, const int UR)
+                           const float *s2, const ptrdiff_t *so, const int NOB, const int UR,
+                           const int N1)
 {
     if (NOB <= UR) {
         __m256 wv[4];
@@ -29,7 +31,7 @@ CK_INLINE void fma_channel(__m256 acc[4][12], const float *w, const float *s,
             wv[ob] = _mm256_loadu_ps(w + 8 * ob);
 #pragma GCC unroll 12
         for (int j = 0; j < UR; j++) {
-            const __m256 xj = _mm256_broadcast_ss(s + so[j]);
+            const __m256 xj = _mm256_broadcast_ss((j < N1 ? s : s2) + so[j]);
 #pragma GCC unroll 4
             for (int ob = 0; ob < NOB; ob++)
                 acc[ob][j] = _mm256_fmadd_ps(wv[ob], xj, acc[ob][j]);
@@ -38,7 +40,7 @@ CK_INLINE void fma_channel(__m256 acc[4][12], const float *w, const float *s,
         __m256 xv[12];
 #pragma GCC unroll 12
         for (int j = 0; j < UR; j++)
-            xv[j] = _mm256_broadcast_ss(s + so[j]);
+            xv[j] = _mm256_broadcast_ss((j < N1 ? s : s2) + so[j]);
 #pragma GCC unroll 4
         for (int ob = 0; ob < NOB; ob++) {
             const __m256 wv = _mm256_loadu_ps(w + 8 * ob);
@@ -65,17 +67,19 @@ struct steps {
  * 8 and src_ch 1, so the pixel offsets are compile-time constants; SP == 0 reads
  * src_pix, src_ch and blk_len from the job. DP != 0 is dst_pix as a constant (else the
  * job's). WRAP: pixels j >= n1 lie on the next row, sjump/djump floats further on than a
- * straight continuation of the row. */
+ * straight continuation of the row; N1 != 0 is n1 as a constant, so the input of those
+ * pixels is read at constant offsets from a second pointer (no address arithmetic per
+ * broadcast). */
 CK_INLINE void row_tile(const struct ck_dconv_row *a, const struct steps *st, const float *src,
                         float *dst, int n1, ptrdiff_t sjump, ptrdiff_t djump, const int NOB,
-                        const int UR, const int SP, const int DP, const int WRAP)
+                        const int UR, const int SP, const int DP, const int WRAP, const int N1)
 {
     const ptrdiff_t sp = SP ? SP : a->src_pix, dp = DP ? DP : a->dst_pix;
     ptrdiff_t so[12], dof[12];
 #pragma GCC unroll 12
     for (int j = 0; j < UR; j++) {
-        so[j] = j * sp + (WRAP && j >= n1 ? sjump : 0);
-        dof[j] = j * dp + (WRAP && j >= n1 ? djump : 0);
+        so[j] = j * sp + (WRAP && !N1 && j >= n1 ? sjump : 0);
+        dof[j] = j * dp + (WRAP && j >= (N1 ? N1 : n1) ? djump : 0);
     }
     __m256 acc[4][12];
 #pragma GCC unroll 4
@@ -93,15 +97,16 @@ CK_INLINE void row_tile(const struct ck_dconv_row *a, const struct steps *st, co
     const int n = st->n;
     for (int k = 0; k < n; k++) {
         const float *s = src + soff[k];
+        const float *s2 = N1 ? s + sjump : s;
         const float *w = wp[k];
         if (SP) {
             /* blocked input: the 8 channels of a pixel are adjacent */
 #pragma GCC unroll 8
             for (int ch = 0; ch < 8; ch++)
-                fma_channel(acc, w + w_ch * ch, s + ch, so, NOB, UR);
+                fma_channel(acc, w + w_ch * ch, s + ch, s2 + ch, so, NOB, UR, N1 ? N1 : UR);
         } else {
             for (int ch = 0; ch < a->blk_len; ch++)
-                fma_channel(acc, w + w_ch * ch, s + ch * a->src_ch, so, NOB, UR);
+                fma_channel(acc, w + w_ch * ch, s + ch * a->src_ch, s, so, NOB, UR, UR);
         }
     }
 #pragma GCC unroll 4
@@ -136,7 +141,7 @@ CK_INLINE void row_run(const struct ck_dconv_row *a, const struct steps *sp, con
     const ptrdiff_t sstep = UR * (SP ? SP : a->src_pix), dstep = UR * (DP ? DP : a->dst_pix);
     for (int k = 0; k < ntile; k++, src += sstep, dst += dstep) {
         pf_step(st);
-        row_tile(a, sp, src, dst, UR, 0, 0, NOB, UR, SP, DP, 0);
+        row_tile(a, sp, src, dst, UR, 0, 0, NOB, UR, SP, DP, 0, 0);
     }
 }
 
@@ -147,13 +152,13 @@ CK_INLINE void row_run(const struct ck_dconv_row *a, const struct steps *sp, con
 typedef void (*row_fn)(const struct ck_dconv_row *, const struct steps *, const float *,
                        float *, int, ptrdiff_t, ptrdiff_t);
 
-#define ROW_FN(fam, sp, dp, wrap, nob, ur)                                                \
-    static void fam##_##nob##x##ur(const struct ck_dconv_row *a, const struct steps *st, \
-                                   const float *src, float *dst, int n1, ptrdiff_t sj,   \
-                                   ptrdiff_t dj)                                          \
+#define ROW_FN_N1(name, sp, dp, wrap, nob, ur, n1c)                                       \
+    static void name(const struct ck_dconv_row *a, const struct steps *st, const float *src, \
+                     float *dst, int n1, ptrdiff_t sj, ptrdiff_t dj)                        \
     {                                                                                     \
-        row_tile(a, st, src, dst, n1, sj, dj, nob, ur, sp, dp, wrap);                     \
+        row_tile(a, st, src, dst, n1, sj, dj, nob, ur, sp, dp, wrap, n1c);                \
     }
+#define ROW_FN(fam, sp, dp, wrap, nob, ur) ROW_FN_N1(fam##_##nob##x##ur, sp, dp, wrap, nob, ur, 0)
 #define ROW_FNS(fam, sp, dp, wrap)                                                        \
     ROW_FN(fam, sp, dp, wrap, 1, 1) ROW_FN(fam, sp, dp, wrap, 1, 2)                       \
     ROW_FN(fam, sp, dp, wrap, 1, 3) ROW_FN(fam, sp, dp, wrap, 1, 4)                       \
@@ -171,8 +176,14 @@ typedef void (*row_fn)(const struct ck_dconv_row *, const struct steps *, const 
 #define WRAP_FNS(fam, sp, dp)                                                             \
     ROW_FN(fam, sp, dp, 1, 1, 12) ROW_FN(fam, sp, dp, 1, 2, 6) ROW_FN(fam, sp, dp, 1, 3, 4) \
     ROW_FN(fam, sp, dp, 1, 4, 3)
+/* 2x6 tiles over two rows with n1 = 1..5 pixels on the first (the usual tile) */
+#define WRAP2_FNS(fam, sp, dp)                                                            \
+    ROW_FN_N1(fam##_1, sp, dp, 1, 2, 6, 1) ROW_FN_N1(fam##_2, sp, dp, 1, 2, 6, 2)          \
+    ROW_FN_N1(fam##_3, sp, dp, 1, 2, 6, 3) ROW_FN_N1(fam##_4, sp, dp, 1, 2, 6, 4)          \
+    ROW_FN_N1(fam##_5, sp, dp, 1, 2, 6, 5)
 ROW_FNS(s88, 8, 8, 0) ROW_FNS(s168, 16, 8, 0) ROW_FNS(s80, 8, 0, 0) ROW_FNS(gen, 0, 0, 1)
 WRAP_FNS(w88, 8, 8) WRAP_FNS(w168, 16, 8) WRAP_FNS(w80, 8, 0)
+WRAP2_FNS(v88, 8, 8) WRAP2_FNS(v168, 16, 8) WRAP2_FNS(v80, 8, 0)
 
 typedef void (*run_fn)(const struct ck_dconv_row *, const struct steps *, const float *,
                        float *, int, struct pf_state *);
@@ -203,6 +214,9 @@ static const row_fn straight_fns[4][4][12] = {ROW_TABLE(s88_), ROW_TABLE(s168_),
                                               ROW_TABLE(s80_), ROW_TABLE(gen_)};
 static const row_fn wrap_fns[4][4] = {WRAP_TABLE(w88_), WRAP_TABLE(w168_), WRAP_TABLE(w80_),
                                       WRAP_TABLE(gen_)};
+#define WRAP2_TABLE(pre) {pre##1, pre##2, pre##3, pre##4, pre##5}
+static const row_fn wrap2_fns[3][5] = {WRAP2_TABLE(v88_), WRAP2_TABLE(v168_),
+                                       WRAP2_TABLE(v80_)};
 static const run_fn run_fns[4][4] = {WRAP_TABLE(r88_), WRAP_TABLE(r168_), WRAP_TABLE(r80_),
                                      WRAP_TABLE(rgen_)};
 
@@ -239,7 +253,10 @@ static void row_call(const struct ck_dconv_row *a, const struct steps *sp)
             straight[n - 1](a, sp, s, d, n, 0, 0);
         } else if (n == ur && n - left <= npix) { /* full tile over two rows */
             pf_step(&st);
-            wrap_fns[fam][nob - 1](a, sp, s, d, left, sjump, djump);
+            if (nob == 2 && fam < 3)
+                wrap2_fns[fam][left - 1](a, sp, s, d, left, sjump, djump);
+            else
+                wrap_fns[fam][nob - 1](a, sp, s, d, left, sjump, djump);
         } else { /* the row's rest as a narrow straight tile */
             pf_step(&st);
             n = left;
