@@ -11,6 +11,7 @@
  * pixels of one row and the first of the next). It does no layout conversion, no bounds
  * checks and no threading. A call's reduction is walked as one flat list of (input
  * block, tap) steps built on entry, so a tile's loop has two loads of scalar work a step.
+ * The usual 2x6 tile has its own loop with the accumulators pinned to registers.
  */
 #include <immintrin.h>
 
@@ -49,6 +50,51 @@ CK_INLINE void fma_channel(__m256 acc[4][12], const float *w, const float *s,
                 acc[ob][j] = _mm256_fmadd_ps(wv, xv[j], acc[ob][j]);
         }
     }
+}
+
+/* The 2x6 tile's reduction (the usual tile; see row_tile): the same FMAs as fma_channel
+ * over the 8 channels of each step, with the 12 accumulators held in named registers
+ * ymm0-ymm11 and tied to them by an empty asm after every channel. Left to itself, GCC
+ * rotates the accumulators through the broadcast's register (vfmadd132ps) and spills
+ * one or two of them in the loop (2-4 stack accesses a step). */
+#define CK_PIN12                                                                          \
+    __asm__("" : "+x"(c0), "+x"(c1), "+x"(c2), "+x"(c3), "+x"(c4), "+x"(c5), "+x"(c6),    \
+                 "+x"(c7), "+x"(c8), "+x"(c9), "+x"(c10), "+x"(c11))
+#define CK_PIX_2X6(cw0, cw1, j)                                                           \
+    do {                                                                                  \
+        const __m256 xj = _mm256_broadcast_ss(((j) < N1 ? s : s2) + ch + (j) * SP);       \
+        cw0 = _mm256_fmadd_ps(w0, xj, cw0);                                               \
+        cw1 = _mm256_fmadd_ps(w1, xj, cw1);                                               \
+    } while (0)
+CK_INLINE void steps_2x6(__m256 acc[4][12], const float *src, const ptrdiff_t *soff,
+                         const float *const *wp, int n, ptrdiff_t sjump, const int SP,
+                         const int N1)
+{
+    register __m256 c0 __asm__("ymm0") = acc[0][0], c1 __asm__("ymm1") = acc[0][1];
+    register __m256 c2 __asm__("ymm2") = acc[0][2], c3 __asm__("ymm3") = acc[0][3];
+    register __m256 c4 __asm__("ymm4") = acc[0][4], c5 __asm__("ymm5") = acc[0][5];
+    register __m256 c6 __asm__("ymm6") = acc[1][0], c7 __asm__("ymm7") = acc[1][1];
+    register __m256 c8 __asm__("ymm8") = acc[1][2], c9 __asm__("ymm9") = acc[1][3];
+    register __m256 c10 __asm__("ymm10") = acc[1][4], c11 __asm__("ymm11") = acc[1][5];
+    for (int k = 0; k < n; k++) {
+        const float *s = src + soff[k], *s2 = s + sjump;
+        const float *w = wp[k];
+#pragma GCC unroll 8
+        for (int ch = 0; ch < 8; ch++) {
+            const __m256 w0 = _mm256_loadu_ps(w + 16 * ch);
+            const __m256 w1 = _mm256_loadu_ps(w + 16 * ch + 8);
+            CK_PIX_2X6(c0, c6, 0);
+            CK_PIX_2X6(c1, c7, 1);
+            CK_PIX_2X6(c2, c8, 2);
+            CK_PIX_2X6(c3, c9, 3);
+            CK_PIX_2X6(c4, c10, 4);
+            CK_PIX_2X6(c5, c11, 5);
+            CK_PIN12;
+        }
+    }
+    acc[0][0] = c0, acc[0][1] = c1, acc[0][2] = c2, acc[0][3] = c3, acc[0][4] = c4;
+    acc[0][5] = c5, acc[1][0] = c6, acc[1][1] = c7, acc[1][2] = c8, acc[1][3] = c9;
+    acc[1][4] = c10, acc[1][5] = c11;
 }
 
 /* The reduction as one flat list of (input block, tap) steps, in the order of the
@@ -95,20 +141,24 @@ CK_INLINE void row_tile(const struct ck_dconv_row *a, const struct steps *st, co
     const ptrdiff_t *soff = st->src;
     const float *const *wp = st->w;
     const int n = st->n;
-    for (int k = 0; k < n; k++) {
-        const float *s = src + soff[k];
-        const float *s2 = N1 ? s + sjump : s;
-        const float *w = wp[k];
-        if (SP) {
-            /* blocked input: the 8 channels of a pixel are adjacent */
+    if (SP && NOB == 2 && UR == 6)
+        steps_2x6(acc, src, soff, wp, n, sjump, SP, N1 ? N1 : UR);
+    else
+        for (int k = 0; k < n; k++) {
+            const float *s = src + soff[k];
+            const float *s2 = N1 ? s + sjump : s;
+            const float *w = wp[k];
+            if (SP) {
+                /* blocked input: the 8 channels of a pixel are adjacent */
 #pragma GCC unroll 8
-            for (int ch = 0; ch < 8; ch++)
-                fma_channel(acc, w + w_ch * ch, s + ch, s2 + ch, so, NOB, UR, N1 ? N1 : UR);
-        } else {
-            for (int ch = 0; ch < a->blk_len; ch++)
-                fma_channel(acc, w + w_ch * ch, s + ch * a->src_ch, s, so, NOB, UR, UR);
+                for (int ch = 0; ch < 8; ch++)
+                    fma_channel(acc, w + w_ch * ch, s + ch, s2 + ch, so, NOB, UR,
+                                N1 ? N1 : UR);
+            } else {
+                for (int ch = 0; ch < a->blk_len; ch++)
+                    fma_channel(acc, w + w_ch * ch, s + ch * a->src_ch, s, so, NOB, UR, UR);
+            }
         }
-    }
 #pragma GCC unroll 4
     for (int ob = 0; ob < NOB; ob++)
 #pragma GCC unroll 12
@@ -158,7 +208,8 @@ typedef void (*row_fn)(const struct ck_dconv_row *, const struct steps *, const 
     {                                                                                     \
         row_tile(a, st, src, dst, n1, sj, dj, nob, ur, sp, dp, wrap, n1c);                \
     }
-#define ROW_FN(fam, sp, dp, wrap, nob, ur) ROW_FN_N1(fam##_##nob##x##ur, sp, dp, wrap, nob, ur, 0)
+#define ROW_FN(fam, sp, dp, wrap, nob, ur)                                                \
+    ROW_FN_N1(fam##_##nob##x##ur, sp, dp, wrap, nob, ur, 0)
 #define ROW_FNS(fam, sp, dp, wrap)                                                        \
     ROW_FN(fam, sp, dp, wrap, 1, 1) ROW_FN(fam, sp, dp, wrap, 1, 2)                       \
     ROW_FN(fam, sp, dp, wrap, 1, 3) ROW_FN(fam, sp, dp, wrap, 1, 4)                       \
