@@ -279,13 +279,15 @@ static void split_images(const struct img_split *sp, long nimg)
 /* Fill a kernel job's prefetch share: the plan's next of ncalls even slices. */
 static void pf_take(struct pf_plan *pf, struct ck_dconv_row *job)
 {
-    for (int r = 0; pf && r < 2; r++) {
-        const size_t lo = pf->bytes[r] * pf->next / pf->ncalls;
-        job->pf[r] = pf->p[r] ? pf->p[r] + lo : NULL;
-        job->pf_bytes[r] = pf->bytes[r] * (pf->next + 1) / pf->ncalls - lo;
+    if (!pf)
+        return;
+    for (int r = 0; r < 2; r++) {
+        const int live = pf->p[r] && pf->next < pf->ncalls; /* (more calls than planned) */
+        const size_t lo = live ? pf->bytes[r] * pf->next / pf->ncalls : 0;
+        job->pf[r] = live ? pf->p[r] + lo : NULL;
+        job->pf_bytes[r] = live ? pf->bytes[r] * (pf->next + 1) / pf->ncalls - lo : 0;
     }
-    if (pf)
-        pf->next++;
+    pf->next++;
 }
 
 /* ---- forward ------------------------------------------------------------------------ */
@@ -483,20 +485,35 @@ static void bwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs 
     }
 }
 
-/* Backward-data of image-group ng for split_images: copy dy, then every input block
- * group. */
+/* Input rows per band of bwd_image: with a strided layer (phases, each of whose calls
+ * reads all of dy) whose dy copy is larger than BWD_BAND_BYTES, H split into that many
+ * bands, a multiple of sh rows each; else H (one band). */
+static int bwd_band_rows(const struct ck_dconv_geom *g)
+{
+    const size_t dy = (size_t)g->KB * g->Pp * g->Qp * 8 * sizeof(float);
+    const int nband = (int)((dy + BWD_BAND_BYTES - 1) / BWD_BAND_BYTES);
+    if (g->sh * g->sw == 1 || nband <= 1)
+        return g->H;
+    return CK_MIN(g->H, ceil_div(ceil_div(g->H, nband), g->sh) * g->sh);
+}
+
+/* Backward-data of image-group ng for split_images: copy dy, then, band of input rows by
+ * band, every input block group, so the dy rows of a band are read from L2 (or L1) by
+ * all of its kernel calls; a whole large dy (stride 2 at 56x56) would not stay there.
+ * Bands change who computes when, not any sum. */
 static void bwd_image(const struct img_split *sp, long ng, float *dys, float *dxs,
                       struct pf_plan *pf)
 {
     const struct ck_dconv_geom *g = sp->g;
-    const int nob_max = g->bnob;
+    const int nob_max = g->bnob, band = bwd_band_rows(g);
     const size_t hw8 = (size_t)g->H * g->W * 8, dyplane = (size_t)g->Pp * g->Qp * 8;
     for (int kb = 0; kb < g->KB; kb++)
         ck_dconv_pack_dy_block(g, sp->in, (int)ng * g->KB + kb, dys + kb * dyplane, g->Pp,
                                g->Qp, g->dpt, g->dpl, NULL);
-    for (int cb0 = 0; cb0 < g->CB; cb0 += nob_max)
-        bwd_piece(g, sp->b, dys, dxs + cb0 * hw8, sp->out, (size_t)ng, (int)(ng % g->G), cb0,
-                  CK_MIN(nob_max, g->CB - cb0), 0, g->H, pf);
+    for (int h0 = 0; h0 < g->H; h0 += band)
+        for (int cb0 = 0; cb0 < g->CB; cb0 += nob_max)
+            bwd_piece(g, sp->b, dys, dxs + cb0 * hw8, sp->out, (size_t)ng, (int)(ng % g->G),
+                      cb0, CK_MIN(nob_max, g->CB - cb0), h0, CK_MIN(g->H, h0 + band), pf);
 }
 
 static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const float *dy,
@@ -538,7 +555,8 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
             .g = &g, .b = &b, .in = dy, .out = dx,
             .in_img = (size_t)g.Kg * g.P * g.Q, .out_img = (size_t)g.Cg * g.H * g.W,
             .in_slots = b.dy, .out_slots = b.out, .in_slot = g.KB * dyplane,
-            .out_slot = g.CB * hw8, .ncalls = ngrp * ncalls,
+            .out_slot = g.CB * hw8,
+            .ncalls = ngrp * ncalls * ceil_div(g.H, bwd_band_rows(&g)),
             .image = bwd_image,
         };
         split_images(&sp, nimg);

@@ -19,6 +19,7 @@ enum {
     WG_NKB = 2,           /* weight-gradient tile: 2 blocks of 8 k x 6 items */
     WG_NIT = 6,
     L1_WEIGHT_BYTES = 20480, /* weights kept hot per reduction chunk (of 32 KiB L1d) */
+    BWD_BAND_BYTES = 409600, /* backward-data: dy rows a band of input rows reads */
     WG_TILE_PIXELS = 256, /* output pixels per weight-gradient kernel call */
     MIN_WORK_ITEMS = 16,  /* split output rows until there are this many work items */
     WG_PREFETCH_MAX_BYTES = 262144, /* weight gradient: most next-image data to prefetch */

@@ -48,6 +48,8 @@ static const char *const layers[] = {
     "mb8ic24ih9oc40kh3ph1",          /* 8 images: forward work items per image */
     "mb8ic3ih12oc16kh5sh2ph2",       /* the same, first layer */
     "mb3ic32ih16oc64kh3ph1",         /* weight gradient image by image in two slots */
+    "mb8ic16ih28oc512kh3sh2ph1",     /* stride 2, dy copy over BWD_BAND_BYTES: backward- */
+                                     /* data in bands of input rows */
     "mb1ic8ih20oc8kh17ph8",          /* 289 taps: a kernel call's steps in two groups */
 };
 
