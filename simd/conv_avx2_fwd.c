@@ -141,7 +141,8 @@ CK_INLINE void row_tile(const struct ck_dconv_row *a, const struct steps *st, co
     const ptrdiff_t *soff = st->src;
     const float *const *wp = st->w;
     const int n = st->n;
-    if (SP && NOB == 2 && UR == 6)
+    /* (steps_2x6 reads the second row's pixels at constant offsets: not for a run-time n1) */
+    if (SP && (!WRAP || N1) && NOB == 2 && UR == 6)
         steps_2x6(acc, src, soff, wp, n, sjump, SP, N1 ? N1 : UR);
     else
         for (int k = 0; k < n; k++) {
