@@ -55,6 +55,20 @@ static void tile_at(const struct tiling *tl, long t, int *gi, int *kg, int *ti)
     *ti = (int)(tl->xmajor ? r / tl->nkg : r % tl->nit);
 }
 
+/* The tile after (gi, kg, ti) in the order of tile_at, without its divisions (64-bit
+ * divisions a tile were half of the driver's time between kernel calls). */
+static void tile_next(const struct tiling *tl, int *gi, int *kg, int *ti)
+{
+    int *minor = tl->xmajor ? kg : ti, *major = tl->xmajor ? ti : kg;
+    if (++*minor < (tl->xmajor ? tl->nkg : tl->nit))
+        return;
+    *minor = 0;
+    if (++*major < (tl->xmajor ? tl->nit : tl->nkg))
+        return;
+    *major = 0;
+    ++*gi;
+}
+
 /* Tiles [lo, hi) of one group (indices within the group, lo < hi) are nminor-long runs of
  * minor indices under each major one (major k-block group and minor item tile, or the
  * other way round with xmajor). Whether they include a major index in [a, b]: */
@@ -103,6 +117,8 @@ static int needs_unit(const struct ck_dconv_geom *g, const struct tiling *tl, in
 struct pf_walk {
     int u, u1, need;
     size_t off, quota;
+    const char *src; /* unit u's source once found (NULL: not looked up yet) */
+    size_t ub;       /* and its bytes */
 };
 
 /* Tiles [t0, t1) of image n: dsl and xim are that image's dy and x copies (x read in place
@@ -113,10 +129,10 @@ static void image_tiles(const struct ck_dconv_geom *g, const struct ck_dconv_buf
                         struct pf_walk *pw)
 {
     const size_t pq8 = (size_t)g->P * g->Q * 8, ximg = (size_t)g->XB * g->xblk;
-    for (int p0 = 0; p0 < g->P; p0 += tl->rows)
-        for (long t = t0; t < t1; t++) {
-            int gi, kg, ti;
-            tile_at(tl, t, &gi, &kg, &ti);
+    for (int p0 = 0; p0 < g->P; p0 += tl->rows) {
+        int gi, kg, ti;
+        tile_at(tl, t0, &gi, &kg, &ti);
+        for (long t = t0; t < t1; t++, tile_next(tl, &gi, &kg, &ti)) {
             const int kb0 = kg * tl->nkb_max, i0 = ti * WG_NIT;
             struct ck_dconv_wgrad job = {
                 .dy = dsl + ((size_t)gi * g->KB + kb0) * pq8 + (size_t)p0 * g->Q * 8,
@@ -129,19 +145,23 @@ static void image_tiles(const struct ck_dconv_geom *g, const struct ck_dconv_buf
                 .accumulate = n > 0 || p0 > 0,
                 .dy_kb = (ptrdiff_t)pq8, .dw_kb = (ptrdiff_t)(g->items * 8),
             };
-            int bias;
-            while (pw->u < pw->u1 && pw->need && !needs_unit(g, tl, nu, t0, t1, pw->u, &bias))
-                pw->u++;
-            if (pw->u < pw->u1) {
-                size_t ub;
-                const char *src = unit_src(g, x, dy, n1, pw->u, nu, &ub);
-                job.pf = src + pw->off, job.pf_bytes = CK_MIN(pw->quota, ub - pw->off);
+            if (!pw->src && pw->u < pw->u1) { /* the next unit to prefetch, once a unit */
+                int bias;
+                while (pw->u < pw->u1 && pw->need &&
+                       !needs_unit(g, tl, nu, t0, t1, pw->u, &bias))
+                    pw->u++;
+                if (pw->u < pw->u1)
+                    pw->src = unit_src(g, x, dy, n1, pw->u, nu, &pw->ub);
+            }
+            if (pw->src) {
+                job.pf = pw->src + pw->off, job.pf_bytes = CK_MIN(pw->quota, pw->ub - pw->off);
                 pw->off += job.pf_bytes;
-                if (pw->off >= ub)
-                    pw->u++, pw->off = 0;
+                if (pw->off >= pw->ub)
+                    pw->u++, pw->off = 0, pw->src = NULL;
             }
             ck_dconv_wgrad__avx2(&job);
         }
+    }
 }
 
 /* Set up the prefetch of units [u0, u1) of image n1 (none if n1 is past the batch) during
