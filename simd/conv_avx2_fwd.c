@@ -11,7 +11,8 @@
  * pixels of one row and the first of the next). It does no layout conversion, no bounds
  * checks and no threading. A call's reduction is walked as one flat list of (input
  * block, tap) steps built on entry, so a tile's loop has two loads of scalar work a step.
- * The usual 2x6 tile has its own loop with the accumulators pinned to registers.
+ * The 2x6 tile (the usual one) and the 1x12 tile have their own loops with the
+ * accumulators pinned to registers.
  */
 #include <immintrin.h>
 
@@ -97,6 +98,38 @@ CK_INLINE void steps_2x6(__m256 acc[4][12], const float *src, const ptrdiff_t *s
     acc[1][4] = c10, acc[1][5] = c11;
 }
 
+/* The same for the 1x12 tile (one block of 8 channels: layers with an odd block count):
+ * one weight vector and 12 broadcasts a channel. */
+#define CK_PIX_1X12(cw, j)                                                                \
+    cw = _mm256_fmadd_ps(w0, _mm256_broadcast_ss(((j) < N1 ? s : s2) + ch + (j) * SP), cw)
+CK_INLINE void steps_1x12(__m256 acc[4][12], const float *src, const ptrdiff_t *soff,
+                          const float *const *wp, int n, ptrdiff_t sjump, const int SP,
+                          const int N1)
+{
+    register __m256 c0 __asm__("ymm0") = acc[0][0], c1 __asm__("ymm1") = acc[0][1];
+    register __m256 c2 __asm__("ymm2") = acc[0][2], c3 __asm__("ymm3") = acc[0][3];
+    register __m256 c4 __asm__("ymm4") = acc[0][4], c5 __asm__("ymm5") = acc[0][5];
+    register __m256 c6 __asm__("ymm6") = acc[0][6], c7 __asm__("ymm7") = acc[0][7];
+    register __m256 c8 __asm__("ymm8") = acc[0][8], c9 __asm__("ymm9") = acc[0][9];
+    register __m256 c10 __asm__("ymm10") = acc[0][10], c11 __asm__("ymm11") = acc[0][11];
+    for (int k = 0; k < n; k++) {
+        const float *s = src + soff[k], *s2 = s + sjump;
+        const float *w = wp[k];
+#pragma GCC unroll 8
+        for (int ch = 0; ch < 8; ch++) {
+            const __m256 w0 = _mm256_loadu_ps(w + 8 * ch);
+            CK_PIX_1X12(c0, 0), CK_PIX_1X12(c1, 1), CK_PIX_1X12(c2, 2), CK_PIX_1X12(c3, 3);
+            CK_PIX_1X12(c4, 4), CK_PIX_1X12(c5, 5), CK_PIX_1X12(c6, 6), CK_PIX_1X12(c7, 7);
+            CK_PIX_1X12(c8, 8), CK_PIX_1X12(c9, 9), CK_PIX_1X12(c10, 10);
+            CK_PIX_1X12(c11, 11);
+            CK_PIN12;
+        }
+    }
+    acc[0][0] = c0, acc[0][1] = c1, acc[0][2] = c2, acc[0][3] = c3, acc[0][4] = c4;
+    acc[0][5] = c5, acc[0][6] = c6, acc[0][7] = c7, acc[0][8] = c8, acc[0][9] = c9;
+    acc[0][10] = c10, acc[0][11] = c11;
+}
+
 /* The reduction as one flat list of (input block, tap) steps, in the order of the
  * contract (blocks outer, taps inner): step k reads src + src[k] (from the tile's pixel
  * 0) and the weights at w[k]. Built once per call, so a tile's loop carries two loads of
@@ -144,6 +177,8 @@ CK_INLINE void row_tile(const struct ck_dconv_row *a, const struct steps *st, co
     /* (steps_2x6 reads the second row's pixels at constant offsets: not for a run-time n1) */
     if (SP && (!WRAP || N1) && NOB == 2 && UR == 6)
         steps_2x6(acc, src, soff, wp, n, sjump, SP, N1 ? N1 : UR);
+    else if (SP && !WRAP && NOB == 1 && UR == 12)
+        steps_1x12(acc, src, soff, wp, n, sjump, SP, UR);
     else
         for (int k = 0; k < n; k++) {
             const float *s = src + soff[k];
