@@ -53,81 +53,60 @@ CK_INLINE void fma_channel(__m256 acc[4][12], const float *w, const float *s,
     }
 }
 
-/* The 2x6 tile's reduction (the usual tile; see row_tile): the same FMAs as fma_channel
- * over the 8 channels of each step, with the 12 accumulators held in named registers
- * ymm0-ymm11 and tied to them by an empty asm after every channel. Left to itself, GCC
- * rotates the accumulators through the broadcast's register (vfmadd132ps) and spills
- * one or two of them in the loop (2-4 stack accesses a step). */
+/* The reduction of a 12-accumulator tile with NOB = 2 (2x6, the usual tile; see row_tile)
+ * or NOB = 1 (1x12: the odd block of a layer with an odd block count): the same FMAs as
+ * fma_channel over the 8 channels of each step, with the accumulators held in named
+ * registers ymm0-ymm11 (c[ob*UR + j] = acc[ob][j]) and tied to them by an empty asm after
+ * every channel. Left to itself, GCC rotates the accumulators through the broadcast's
+ * register (vfmadd132ps) and spills: 2-4 stack accesses a step in 2x6, 10 in 1x12. */
 #define CK_PIN12                                                                          \
     __asm__("" : "+x"(c0), "+x"(c1), "+x"(c2), "+x"(c3), "+x"(c4), "+x"(c5), "+x"(c6),    \
                  "+x"(c7), "+x"(c8), "+x"(c9), "+x"(c10), "+x"(c11))
+#define CK_X(j) _mm256_broadcast_ss(((j) < N1 ? s : s2) + ch + (j) * SP) /* pixel j */
 #define CK_PIX_2X6(cw0, cw1, j)                                                           \
     do {                                                                                  \
-        const __m256 xj = _mm256_broadcast_ss(((j) < N1 ? s : s2) + ch + (j) * SP);       \
+        const __m256 xj = CK_X(j);                                                        \
         cw0 = _mm256_fmadd_ps(w0, xj, cw0);                                               \
         cw1 = _mm256_fmadd_ps(w1, xj, cw1);                                               \
     } while (0)
-CK_INLINE void steps_2x6(__m256 acc[4][12], const float *src, const ptrdiff_t *soff,
-                         const float *const *wp, int n, ptrdiff_t sjump, const int SP,
-                         const int N1)
+#define CK_PIX_1X12(cw, j) cw = _mm256_fmadd_ps(w0, CK_X(j), cw)
+#define CK_ACC(i) acc[(i) / (12 / NOB)][(i) % (12 / NOB)]
+CK_INLINE void steps_pinned(__m256 acc[4][12], const float *src, const ptrdiff_t *soff,
+                            const float *const *wp, int n, ptrdiff_t sjump, const int SP,
+                            const int N1, const int NOB)
 {
-    register __m256 c0 __asm__("ymm0") = acc[0][0], c1 __asm__("ymm1") = acc[0][1];
-    register __m256 c2 __asm__("ymm2") = acc[0][2], c3 __asm__("ymm3") = acc[0][3];
-    register __m256 c4 __asm__("ymm4") = acc[0][4], c5 __asm__("ymm5") = acc[0][5];
-    register __m256 c6 __asm__("ymm6") = acc[1][0], c7 __asm__("ymm7") = acc[1][1];
-    register __m256 c8 __asm__("ymm8") = acc[1][2], c9 __asm__("ymm9") = acc[1][3];
-    register __m256 c10 __asm__("ymm10") = acc[1][4], c11 __asm__("ymm11") = acc[1][5];
+    register __m256 c0 __asm__("ymm0") = CK_ACC(0), c1 __asm__("ymm1") = CK_ACC(1);
+    register __m256 c2 __asm__("ymm2") = CK_ACC(2), c3 __asm__("ymm3") = CK_ACC(3);
+    register __m256 c4 __asm__("ymm4") = CK_ACC(4), c5 __asm__("ymm5") = CK_ACC(5);
+    register __m256 c6 __asm__("ymm6") = CK_ACC(6), c7 __asm__("ymm7") = CK_ACC(7);
+    register __m256 c8 __asm__("ymm8") = CK_ACC(8), c9 __asm__("ymm9") = CK_ACC(9);
+    register __m256 c10 __asm__("ymm10") = CK_ACC(10), c11 __asm__("ymm11") = CK_ACC(11);
     for (int k = 0; k < n; k++) {
         const float *s = src + soff[k], *s2 = s + sjump;
         const float *w = wp[k];
 #pragma GCC unroll 8
         for (int ch = 0; ch < 8; ch++) {
-            const __m256 w0 = _mm256_loadu_ps(w + 16 * ch);
-            const __m256 w1 = _mm256_loadu_ps(w + 16 * ch + 8);
-            CK_PIX_2X6(c0, c6, 0);
-            CK_PIX_2X6(c1, c7, 1);
-            CK_PIX_2X6(c2, c8, 2);
-            CK_PIX_2X6(c3, c9, 3);
-            CK_PIX_2X6(c4, c10, 4);
-            CK_PIX_2X6(c5, c11, 5);
+            const __m256 w0 = _mm256_loadu_ps(w + 8 * NOB * ch);
+            if (NOB == 2) {
+                const __m256 w1 = _mm256_loadu_ps(w + 16 * ch + 8);
+                CK_PIX_2X6(c0, c6, 0);
+                CK_PIX_2X6(c1, c7, 1);
+                CK_PIX_2X6(c2, c8, 2);
+                CK_PIX_2X6(c3, c9, 3);
+                CK_PIX_2X6(c4, c10, 4);
+                CK_PIX_2X6(c5, c11, 5);
+            } else {
+                CK_PIX_1X12(c0, 0), CK_PIX_1X12(c1, 1), CK_PIX_1X12(c2, 2);
+                CK_PIX_1X12(c3, 3), CK_PIX_1X12(c4, 4), CK_PIX_1X12(c5, 5);
+                CK_PIX_1X12(c6, 6), CK_PIX_1X12(c7, 7), CK_PIX_1X12(c8, 8);
+                CK_PIX_1X12(c9, 9), CK_PIX_1X12(c10, 10), CK_PIX_1X12(c11, 11);
+            }
             CK_PIN12;
         }
     }
-    acc[0][0] = c0, acc[0][1] = c1, acc[0][2] = c2, acc[0][3] = c3, acc[0][4] = c4;
-    acc[0][5] = c5, acc[1][0] = c6, acc[1][1] = c7, acc[1][2] = c8, acc[1][3] = c9;
-    acc[1][4] = c10, acc[1][5] = c11;
-}
-
-/* The same for the 1x12 tile (one block of 8 channels: layers with an odd block count):
- * one weight vector and 12 broadcasts a channel. */
-#define CK_PIX_1X12(cw, j)                                                                \
-    cw = _mm256_fmadd_ps(w0, _mm256_broadcast_ss(((j) < N1 ? s : s2) + ch + (j) * SP), cw)
-CK_INLINE void steps_1x12(__m256 acc[4][12], const float *src, const ptrdiff_t *soff,
-                          const float *const *wp, int n, ptrdiff_t sjump, const int SP,
-                          const int N1)
-{
-    register __m256 c0 __asm__("ymm0") = acc[0][0], c1 __asm__("ymm1") = acc[0][1];
-    register __m256 c2 __asm__("ymm2") = acc[0][2], c3 __asm__("ymm3") = acc[0][3];
-    register __m256 c4 __asm__("ymm4") = acc[0][4], c5 __asm__("ymm5") = acc[0][5];
-    register __m256 c6 __asm__("ymm6") = acc[0][6], c7 __asm__("ymm7") = acc[0][7];
-    register __m256 c8 __asm__("ymm8") = acc[0][8], c9 __asm__("ymm9") = acc[0][9];
-    register __m256 c10 __asm__("ymm10") = acc[0][10], c11 __asm__("ymm11") = acc[0][11];
-    for (int k = 0; k < n; k++) {
-        const float *s = src + soff[k], *s2 = s + sjump;
-        const float *w = wp[k];
-#pragma GCC unroll 8
-        for (int ch = 0; ch < 8; ch++) {
-            const __m256 w0 = _mm256_loadu_ps(w + 8 * ch);
-            CK_PIX_1X12(c0, 0), CK_PIX_1X12(c1, 1), CK_PIX_1X12(c2, 2), CK_PIX_1X12(c3, 3);
-            CK_PIX_1X12(c4, 4), CK_PIX_1X12(c5, 5), CK_PIX_1X12(c6, 6), CK_PIX_1X12(c7, 7);
-            CK_PIX_1X12(c8, 8), CK_PIX_1X12(c9, 9), CK_PIX_1X12(c10, 10);
-            CK_PIX_1X12(c11, 11);
-            CK_PIN12;
-        }
-    }
-    acc[0][0] = c0, acc[0][1] = c1, acc[0][2] = c2, acc[0][3] = c3, acc[0][4] = c4;
-    acc[0][5] = c5, acc[0][6] = c6, acc[0][7] = c7, acc[0][8] = c8, acc[0][9] = c9;
-    acc[0][10] = c10, acc[0][11] = c11;
+    CK_ACC(0) = c0, CK_ACC(1) = c1, CK_ACC(2) = c2, CK_ACC(3) = c3, CK_ACC(4) = c4;
+    CK_ACC(5) = c5, CK_ACC(6) = c6, CK_ACC(7) = c7, CK_ACC(8) = c8, CK_ACC(9) = c9;
+    CK_ACC(10) = c10, CK_ACC(11) = c11;
 }
 
 /* The reduction as one flat list of (input block, tap) steps, in the order of the
@@ -174,11 +153,9 @@ CK_INLINE void row_tile(const struct ck_dconv_row *a, const struct steps *st, co
     const ptrdiff_t *soff = st->src;
     const float *const *wp = st->w;
     const int n = st->n;
-    /* (steps_2x6 reads the second row's pixels at constant offsets: not for a run-time n1) */
-    if (SP && (!WRAP || N1) && NOB == 2 && UR == 6)
-        steps_2x6(acc, src, soff, wp, n, sjump, SP, N1 ? N1 : UR);
-    else if (SP && !WRAP && NOB == 1 && UR == 12)
-        steps_1x12(acc, src, soff, wp, n, sjump, SP, UR);
+    /* (steps_pinned reads the second row's pixels at constant offsets: no run-time n1) */
+    if (SP && (!WRAP || N1) && NOB * UR == 12 && NOB <= 2)
+        steps_pinned(acc, src, soff, wp, n, sjump, SP, N1 ? N1 : UR, NOB);
     else
         for (int k = 0; k < n; k++) {
             const float *s = src + soff[k];
