@@ -20,11 +20,9 @@
 
 #define CK_INLINE static inline __attribute__((always_inline))
 
-/* One reduction channel: w points at the NOB x 8 interleaved weights, pixel j at
- * s + so[j] (j < N1) or s2 + so[j] (j >= N1; N1 = UR: s alone). */
+/* One reduction channel: w points at the NOB x 8 interleaved weights, s + so[j] at pixel j. */
 CK_INLINE void fma_channel(__m256 acc[4][12], const float *w, const float *s,
-                           const float *s2, const ptrdiff_t *so, const int NOB, const int UR,
-                           const int N1)
+                           const ptrdiff_t *so, const int NOB, const int UR)
 {
     if (NOB <= UR) {
         __m256 wv[4];
@@ -33,7 +31,7 @@ CK_INLINE void fma_channel(__m256 acc[4][12], const float *w, const float *s,
             wv[ob] = _mm256_loadu_ps(w + 8 * ob);
 #pragma GCC unroll 12
         for (int j = 0; j < UR; j++) {
-            const __m256 xj = _mm256_broadcast_ss((j < N1 ? s : s2) + so[j]);
+            const __m256 xj = _mm256_broadcast_ss(s + so[j]);
 #pragma GCC unroll 4
             for (int ob = 0; ob < NOB; ob++)
                 acc[ob][j] = _mm256_fmadd_ps(wv[ob], xj, acc[ob][j]);
@@ -42,7 +40,7 @@ CK_INLINE void fma_channel(__m256 acc[4][12], const float *w, const float *s,
         __m256 xv[12];
 #pragma GCC unroll 12
         for (int j = 0; j < UR; j++)
-            xv[j] = _mm256_broadcast_ss((j < N1 ? s : s2) + so[j]);
+            xv[j] = _mm256_broadcast_ss(s + so[j]);
 #pragma GCC unroll 4
         for (int ob = 0; ob < NOB; ob++) {
             const __m256 wv = _mm256_loadu_ps(w + 8 * ob);
@@ -125,9 +123,9 @@ struct steps {
  * 8 and src_ch 1, so the pixel offsets are compile-time constants; SP == 0 reads
  * src_pix, src_ch and blk_len from the job. DP != 0 is dst_pix as a constant (else the
  * job's). WRAP: pixels j >= n1 lie on the next row, sjump/djump floats further on than a
- * straight continuation of the row; N1 != 0 is n1 as a constant, so the input of those
- * pixels is read at constant offsets from a second pointer (no address arithmetic per
- * broadcast). */
+ * straight continuation of the row; N1 != 0 is n1 as a constant (2x6 tiles only), so
+ * steps_pinned reads those pixels at constant offsets from a second pointer (no address
+ * arithmetic per broadcast). */
 CK_INLINE void row_tile(const struct ck_dconv_row *a, const struct steps *st, const float *src,
                         float *dst, int n1, ptrdiff_t sjump, ptrdiff_t djump, const int NOB,
                         const int UR, const int SP, const int DP, const int WRAP, const int N1)
@@ -136,7 +134,7 @@ CK_INLINE void row_tile(const struct ck_dconv_row *a, const struct steps *st, co
     ptrdiff_t so[12], dof[12];
 #pragma GCC unroll 12
     for (int j = 0; j < UR; j++) {
-        so[j] = j * sp + (WRAP && !N1 && j >= n1 ? sjump : 0);
+        so[j] = j * sp + (WRAP && j >= n1 ? sjump : 0);
         dof[j] = j * dp + (WRAP && j >= (N1 ? N1 : n1) ? djump : 0);
     }
     __m256 acc[4][12];
@@ -159,17 +157,15 @@ CK_INLINE void row_tile(const struct ck_dconv_row *a, const struct steps *st, co
     else
         for (int k = 0; k < n; k++) {
             const float *s = src + soff[k];
-            const float *s2 = N1 ? s + sjump : s;
             const float *w = wp[k];
             if (SP) {
                 /* blocked input: the 8 channels of a pixel are adjacent */
 #pragma GCC unroll 8
                 for (int ch = 0; ch < 8; ch++)
-                    fma_channel(acc, w + w_ch * ch, s + ch, s2 + ch, so, NOB, UR,
-                                N1 ? N1 : UR);
+                    fma_channel(acc, w + w_ch * ch, s + ch, so, NOB, UR);
             } else {
                 for (int ch = 0; ch < a->blk_len; ch++)
-                    fma_channel(acc, w + w_ch * ch, s + ch * a->src_ch, s, so, NOB, UR, UR);
+                    fma_channel(acc, w + w_ch * ch, s + ch * a->src_ch, so, NOB, UR);
             }
         }
 #pragma GCC unroll 4
