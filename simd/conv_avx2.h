@@ -72,9 +72,10 @@ void ck_dconv_wgrad__avx2(const struct ck_dconv_wgrad *job);
  * rows and j < npix pixels,
  *
  *   out[m*out_m + j] = bias[m] (0 if bias is NULL) + sum over r < nr (in order) of
- *       w[(m / 6)*nr*6 + r*6 + m % 6] * in[r*in_r + j]
+ *       w[m0*nr + r*rows + m - m0] * in[r*in_r + j]
  *
- * The weights come packed in tiles of 6 rows, the 6 rows' weights for one r side by side
+ * where row m lies in the row tile of rows m0..m0+rows-1 that ck_dconv_1x1_rows lays out:
+ * the weights come packed per row tile, its rows' weights for one r side by side
  * (ck_dconv_pack_w_1x1 makes them from the forward's [m][r] or backward-data's [r][m]
  * layout). Forward: rows are output channels, r input channels; backward-data: rows are
  * input channels, r output channels. Each output is one FMA chain over r, so any split of
@@ -87,6 +88,18 @@ struct ck_dconv_1x1 {
     ptrdiff_t in_r, out_m;
 };
 void ck_dconv_1x1__avx2(const struct ck_dconv_1x1 *job);
+
+/* Rows of the 1x1 kernel's row tile that starts at row m0 of nm: tiles of 6 from row 0,
+ * except that when nm > 6 leaves 1-3 rows over, the last 6 + (nm % 6) rows are two tiles
+ * of 4 and 3, 4 and 4 or 5 and 4 (a tile of 1-3 rows holds too few FMA chains to hide
+ * the FMA latency). */
+static inline int ck_dconv_1x1_rows(int nm, int m0)
+{
+    const int left = nm - m0, rem = nm % 6;
+    if (left > 6 && left < 12 && rem >= 1 && rem <= 3)
+        return (left + 1) / 2;
+    return left < 6 ? left : 6;
+}
 
 /* Bias-gradient sums over npix blocked pixels d[npix][8], in double: pixel px goes to
  * acc[px % 4] for px < npix / 4 * 4, the rest to acc[0]; acc[u][lane] += d[px*8 + lane]

@@ -153,13 +153,11 @@ static int plain_1x1(const struct ck_dconv_geom *g, enum ck_conv_pass pass)
            g->Kg <= MAX_1X1_ROWS;
 }
 
-/* The 1x1 path's workspace: its weights packed in tiles of 6 rows, per group, 64 extra
- * bytes so a misaligned base can be aligned. */
-static size_t ws_1x1(const struct ck_dconv_geom *g, enum ck_conv_pass pass)
+/* The 1x1 path's workspace: its packed weights (as many as the layer's), 64 extra bytes
+ * so a misaligned base can be aligned. */
+static size_t ws_1x1(const struct ck_dconv_geom *g)
 {
-    const int nm = pass == CK_PASS_FORWARD ? g->Kg : g->Cg;
-    const int nr = pass == CK_PASS_FORWARD ? g->Cg : g->Kg;
-    return (size_t)g->G * ceil_div(nm, 6) * 6 * nr * sizeof(float) + 64;
+    return (size_t)g->G * g->Kg * g->Cg * sizeof(float) + 64;
 }
 
 static size_t avx2_workspace_size(const struct ck_conv_params *p, enum ck_conv_pass pass)
@@ -167,7 +165,7 @@ static size_t avx2_workspace_size(const struct ck_conv_params *p, enum ck_conv_p
     struct ck_dconv_geom g;
     geom_init(&g, p, pass);
     if (plain_1x1(&g, pass))
-        return ws_1x1(&g, pass);
+        return ws_1x1(&g);
     return carve(&g, pass, NULL, NULL);
 }
 
@@ -210,7 +208,7 @@ static void run_1x1(const struct ck_dconv_geom *g, const float *in, const float 
 {
     const int hw = g->H * g->W, nch = ceil_div(hw, PIX_1X1);
     const long items = (long)g->N * g->G * nch;
-    const size_t wtile = (size_t)ceil_div(nm, 6) * 6 * nr; /* packed floats per group */
+    const size_t wtile = (size_t)nm * nr; /* packed floats per group */
     float *wp = (float *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
     ck_dconv_pack_w_1x1(g, w, nm, nr, w_m, w_r, wp);
     #pragma omp parallel for schedule(static)

@@ -186,20 +186,23 @@ void ck_dconv_pack_w_bwd(const struct ck_dconv_geom *g, const float *w, float *w
 }
 
 /* 1x1 weights packed for ck_dconv_1x1__avx2: per group gi (source w + gi*Kg*Cg, element
- * (m, r) at m*w_m + r*w_r), tiles of 6 rows with the 6 rows' weights for one r side by
- * side: wp[gi][m / 6][r][m % 6], zero past row nm. */
+ * (m, r) at m*w_m + r*w_r; packed at wp + gi*nm*nr), row tiles as ck_dconv_1x1_rows lays
+ * them out, the tile of rows m0..m0+rows-1 at m0*nr with its rows' weights for one r side
+ * by side: [r][m - m0]. */
 void ck_dconv_pack_w_1x1(const struct ck_dconv_geom *g, const float *w, int nm, int nr,
                          ptrdiff_t w_m, ptrdiff_t w_r, float *wp)
 {
-    const int nmt = (nm + 5) / 6, n = g->G * nmt;
+    const int n = g->G * nr;
     #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
-        const int gi = i / nmt, m0 = i % nmt * 6;
-        const float *src = w + (size_t)gi * g->Kg * g->Cg;
-        float *d = wp + (size_t)i * 6 * nr;
-        for (int r = 0; r < nr; r++)
-            for (int m = m0; m < m0 + 6; m++)
-                *d++ = m < nm ? src[m * w_m + r * w_r] : 0.0f;
+        const int gi = i / nr, r = i % nr;
+        const float *src = w + (size_t)gi * g->Kg * g->Cg + r * w_r;
+        float *d = wp + (size_t)gi * nm * nr;
+        for (int m0 = 0, rows; m0 < nm; m0 += rows) {
+            rows = ck_dconv_1x1_rows(nm, m0);
+            for (int m = m0; m < m0 + rows; m++)
+                d[(size_t)m0 * nr + r * rows + m - m0] = src[m * w_m];
+        }
     }
 }
 

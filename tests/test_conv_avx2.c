@@ -35,7 +35,10 @@ static const char *const layers[] = {
     "g2mb2ic16ih4iw7oc20kh1",        /* 1x1 in place: 16 + 12 pixels, 6 + 4 rows, groups */
     "mb1ic24ih17oc30kh1",            /* 1x1 in place: 256 + 33 pixels per image */
     "mb1ic264ih5oc264kh1",           /* 1x1 with a long reduction: blocked copies */
-    "mb2ic24ih32oc40kh1",            /* 1x1 in place on 4 KiB planes: pixel tiles copied */
+    "mb2ic24ih32oc40kh1",            /* 1x1 in place on 4 KiB planes */
+    "mb2ic13ih9oc15kh1",             /* 1x1 in place: rows 6+5+4 (fwd), 6+4+3 (bwd-data) */
+    "mb1ic7ih6oc14kh1",              /* 1x1 in place: rows 6+4+4 (fwd), 4+3 (bwd-data) */
+    "g3mb1ic15ih5oc27kh1",           /* 1x1 in place, groups: rows 5+4 (fwd), 5 (bwd) */
     "mb2ic20ih13oc36kh3ph1",         /* C, K not multiples of 8 */
     "mb1ic40ih17iw19oc24kh3kw5sh2sw3ph2pw1oh9ow6", /* asymmetric pad/stride/filter */
     "mb1ic32ih20oc48kh3ph2dh1",      /* dilation 2 */
