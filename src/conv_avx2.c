@@ -292,7 +292,7 @@ static void pf_take(struct pf_plan *pf, struct ck_dconv_row *job)
 
 /* Forward of output blocks kb0..kb0+nob-1 of image-group ng (group gi), output rows
  * p0..p1-1, over the reduction chunks of input blocks c0..c1-1 (c0 a chunk start): xi is
- * that image's x copy, yb its blocked output [nob][P][Q][8] from block kb0 on. A chunk
+ * that image's x copy from block c0 on, yb its blocked output [nob][P][Q][8] from block kb0 on. A chunk
  * carries the sums on through yb and the chunks are fixed by the problem, so the sums do
  * not depend on the work split; after the last chunk (c1 == XB) yb goes to y. */
 static void fwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs *b, const float *xi,
@@ -304,7 +304,7 @@ static void fwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs 
     const size_t pq8 = (size_t)g->P * g->Q * 8;
     for (int cb0 = c0; cb0 < c1; cb0 += chunk) {
         struct ck_dconv_row job = {
-            .src = xi + cb0 * g->xblk + (size_t)p0 * g->sh * g->Wp * g->xpix,
+            .src = xi + (cb0 - c0) * g->xblk + (size_t)p0 * g->sh * g->Wp * g->xpix,
             .w = b->w + ((size_t)gi * g->KB + kb0) * g->items * 8 + cb0 * wblk * nob,
             .bias = b->bias + ((size_t)gi * g->KB + kb0) * 8,
             .dst = yb + (size_t)p0 * g->Q * 8,
@@ -328,9 +328,12 @@ static void fwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs 
 }
 
 /* Forward of image-group ng for split_images, one reduction chunk at a time: copy its x
- * blocks (flat: all of x), then run it for every output block group while the copy is
- * in L2; meanwhile the next chunk's x (after the last, the thread's next image's first)
- * and a share of this image's output are prefetched. */
+ * blocks (flat: all of x) to the start of the thread's slot, then run it for every output
+ * block group while the copy is in L2; meanwhile the next chunk's x (after the last, the
+ * thread's next image's first) and a share of this image's output are prefetched. Every
+ * chunk is copied to the same place, which the chunk before left in L2: side by side, as
+ * before 2026-12-07, the copies' writes missed L2 and the stride-2 layer's copies took
+ * twice as long as copying again onto data already there (rdtsc, scratch build). */
 static void fwd_image(const struct img_split *sp, long ng, float *xs, float *ys,
                       struct pf_plan *pf)
 {
@@ -350,8 +353,10 @@ static void fwd_image(const struct img_split *sp, long ng, float *xs, float *ys,
                       pf->bytes[1] * (ci + 1) / nchunk - pf->bytes[1] * ci / nchunk},
             .ncalls = ceil_div(g->KB, nob_max),
         };
-        for (int u = g->flat ? 0 : c0; u < (g->flat ? nu : c1); u++)
-            ck_dconv_pack_x_unit(g, sp->in, (int)ng * nu + u, xs + u * ck_dconv_x_unit_size(g));
+        const int u0 = g->flat ? 0 : c0;
+        for (int u = u0; u < (g->flat ? nu : c1); u++)
+            ck_dconv_pack_x_unit(g, sp->in, (int)ng * nu + u,
+                                 xs + (u - u0) * ck_dconv_x_unit_size(g));
         for (int kb0 = 0; kb0 < g->KB; kb0 += nob_max)
             fwd_piece(g, sp->b, xs, ys + kb0 * pq8, sp->out, (size_t)ng, (int)(ng % g->G),
                       kb0, CK_MIN(nob_max, g->KB - kb0), 0, g->P, c0, c1, &cp);
