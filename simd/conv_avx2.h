@@ -68,22 +68,25 @@ struct ck_dconv_wgrad {
 void ck_dconv_wgrad__avx2(const struct ck_dconv_wgrad *job);
 
 /*
- * 1x1 kernel (1x1 stride-1 unpadded layers, NCHW planes in place): for m < nm output
- * rows and j < npix pixels,
+ * Pixels-in-lanes kernel (1x1 stride-1 unpadded layers on NCHW planes in place; the
+ * forward of stride-1 layers with few input channels on padded planes): for m < nm
+ * output rows and j < npix pixels,
  *
  *   out[m*out_m + j] = bias[m] (0 if bias is NULL) + sum over r < nr (in order) of
- *       w[m0*nr + r*rows + m - m0] * in[r*in_r + j]
+ *       w[m0*nr + r*rows + m - m0] * in[off(r) + j],  off(r) = item ? item[r] : r*in_r
  *
  * where row m lies in the row tile of rows m0..m0+rows-1 that ck_dconv_1x1_rows lays out:
  * the weights come packed per row tile, its rows' weights for one r side by side
  * (ck_dconv_pack_w_1x1 makes them from the forward's [m][r] or backward-data's [r][m]
- * layout). Forward: rows are output channels, r input channels; backward-data: rows are
- * input channels, r output channels. Each output is one FMA chain over r, so any split of
- * m or j gives the same bits.
+ * layout). 1x1 forward: rows are output channels, r input channels; backward-data: rows
+ * are input channels, r output channels. With item (the planar forward), r is a
+ * (channel, tap) pair and item[r] that tap's offset in the padded planes. Each output is
+ * one FMA chain over r, so any split of m or j gives the same bits.
  */
 struct ck_dconv_1x1 {
     const float *in, *w, *bias;
     float *out;
+    const ptrdiff_t *item; /* NULL: in place, reduction rows in_r apart */
     int nm, nr, npix;
     ptrdiff_t in_r, out_m;
 };

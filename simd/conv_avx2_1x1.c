@@ -1,6 +1,8 @@
-/* conv_avx2_1x1.c - the AVX2/FMA kernel of backend "avx2" for 1x1 stride-1 unpadded
- * convolutions (forward and backward-data), reading and writing NCHW planes in place;
- * contract in conv_avx2.h (struct ck_dconv_1x1).
+/* conv_avx2_1x1.c - the AVX2/FMA kernel of backend "avx2" that keeps pixels in the
+ * vector lanes: 1x1 stride-1 unpadded convolutions (forward and backward-data), reading
+ * and writing NCHW planes in place, and the forward of stride-1 layers with few input
+ * channels (first layers), reading padded input planes at one offset per (channel, tap)
+ * and writing NCHW output rows; contract in conv_avx2.h (struct ck_dconv_1x1).
  *
  * Pixels are in the lanes: a register tile is up to 6 rows x 2 vectors of 8 pixels
  * (12 FMA accumulators); per reduction row 2 loads of the input row and one broadcast
@@ -19,19 +21,20 @@
 #define CK_INLINE static inline __attribute__((always_inline))
 
 /* One register tile: rows w..w+NM-1 of the packed weights (NM side by side per r) times
- * 8*NV pixels of the input rows x[r*x_r] (the last vector masked if MASK), written to
- * o[m*o_m]. With COPY, also stores every input vector it loads to xt[r*16 + 8v]. With pf,
- * prefetches the next pixel tile (16 floats on) of each input row. */
+ * 8*NV pixels of the input rows x[r*x_r] (with ITEM: x[item[r]]; the last vector masked
+ * if MASK), written to o[m*o_m]. With COPY, also stores every input vector it loads to
+ * xt[r*16 + 8v]. With pf, prefetches the next pixel tile (16 floats on) of each input row. */
 struct tile_job {
     const float *x, *w, *bias;
     float *o, *xt;
+    const ptrdiff_t *item;
     ptrdiff_t x_r, o_m;
     int nr, pf;
     __m256i mask;
 };
 
 CK_INLINE void tile(const struct tile_job *t, const int NM, const int NV, const int MASK,
-                    const int COPY)
+                    const int COPY, const int ITEM)
 {
     __m256 acc[6][2];
 #pragma GCC unroll 6
@@ -44,11 +47,12 @@ CK_INLINE void tile(const struct tile_job *t, const int NM, const int NV, const 
     const float *x = t->x, *w = t->w;
     float *xt = t->xt;
     for (int r = 0; r < t->nr; r++, x += t->x_r, w += NM) {
+        const float *xr = ITEM ? t->x + t->item[r] : x;
         __m256 xv[2];
 #pragma GCC unroll 2
         for (int v = 0; v < NV; v++) {
-            xv[v] = MASK && v == NV - 1 ? _mm256_maskload_ps(x + 8 * v, t->mask)
-                                        : _mm256_loadu_ps(x + 8 * v);
+            xv[v] = MASK && v == NV - 1 ? _mm256_maskload_ps(xr + 8 * v, t->mask)
+                                        : _mm256_loadu_ps(xr + 8 * v);
             if (COPY)
                 _mm256_store_ps(xt + r * 16 + 8 * v, xv[v]);
         }
@@ -77,20 +81,23 @@ CK_INLINE void tile(const struct tile_job *t, const int NM, const int NV, const 
 
 typedef void (*tile_fn)(const struct tile_job *);
 
-/* kinds: full = 16 pixels, one = up to 8 (masked), two = 9..16 (masked); c = COPY */
+/* kinds: full = 16 pixels, one = up to 8 (masked), two = 9..16 (masked); modes: 0 in
+ * place, 1 = COPY, 2 = ITEM */
 #define TILE_FN(nm, c)                                                                    \
-    static void full##c##_##nm(const struct tile_job *t) { tile(t, nm, 2, 0, c); }        \
-    static void one##c##_##nm(const struct tile_job *t) { tile(t, nm, 1, 1, c); }         \
-    static void two##c##_##nm(const struct tile_job *t) { tile(t, nm, 2, 1, c); }
+    static void full##c##_##nm(const struct tile_job *t) { tile(t, nm, 2, 0, c == 1, c == 2); } \
+    static void one##c##_##nm(const struct tile_job *t) { tile(t, nm, 1, 1, c == 1, c == 2); }  \
+    static void two##c##_##nm(const struct tile_job *t) { tile(t, nm, 2, 1, c == 1, c == 2); }
 #define TILE_FNS(c) TILE_FN(1, c) TILE_FN(2, c) TILE_FN(3, c) TILE_FN(4, c) TILE_FN(5, c) TILE_FN(6, c)
 TILE_FNS(0)
 TILE_FNS(1)
+TILE_FNS(2)
 
 #define ROW_FNS(kind, c) {kind##c##_1, kind##c##_2, kind##c##_3, kind##c##_4, kind##c##_5, kind##c##_6}
-/* [COPY][kind][rows - 1]: kind 0 = 16 full pixels, 1 = up to 8 (masked), 2 = 9..16 */
-static const tile_fn tile_fns[2][3][6] = {
+/* [mode][kind][rows - 1]: kind 0 = 16 full pixels, 1 = up to 8 (masked), 2 = 9..16 */
+static const tile_fn tile_fns[3][3][6] = {
     {ROW_FNS(full, 0), ROW_FNS(one, 0), ROW_FNS(two, 0)},
     {ROW_FNS(full, 1), ROW_FNS(one, 1), ROW_FNS(two, 1)},
+    {ROW_FNS(full, 2), ROW_FNS(one, 2), ROW_FNS(two, 2)},
 };
 
 /* The tile_fns kind of a pixel tile of n (1..16) pixels, and the mask of its last vector's
@@ -105,15 +112,15 @@ static inline int tile_kind(int n, __m256i *mask)
 
 enum { MAX_ROWS = 256 }; /* MAX_1X1_ROWS in conv_avx2_layout.h */
 
-/* Pixel tiles of 16; in each, row tiles as ck_dconv_1x1_rows lays them out. With more
- * than one row tile the first copies the input (see the header), fetching the next pixel
- * tile's input into L1 as it goes. */
+/* Pixel tiles of 16; in each, row tiles as ck_dconv_1x1_rows lays them out. In place with
+ * more than one row tile, the first copies the input (see the header), fetching the next
+ * pixel tile's input into L1 as it goes. */
 void ck_dconv_1x1__avx2(const struct ck_dconv_1x1 *a)
 {
     float xt[MAX_ROWS * 16] __attribute__((aligned(32)));
-    const int copy = a->nm > 6 && a->nr <= MAX_ROWS;
+    const int copy = !a->item && a->nm > 6 && a->nr <= MAX_ROWS;
     for (int j0 = 0; j0 < a->npix; j0 += 16) {
-        struct tile_job t = {.xt = xt, .o_m = a->out_m, .nr = a->nr};
+        struct tile_job t = {.xt = xt, .o_m = a->out_m, .nr = a->nr, .item = a->item};
         const int kind = tile_kind(a->npix - j0 < 16 ? a->npix - j0 : 16, &t.mask);
         for (int m0 = 0, rows; m0 < a->nm; m0 += rows) {
             rows = ck_dconv_1x1_rows(a->nm, m0);
@@ -123,8 +130,8 @@ void ck_dconv_1x1__avx2(const struct ck_dconv_1x1 *a)
             t.w = a->w + (ptrdiff_t)m0 * a->nr;
             t.bias = a->bias ? a->bias + m0 : NULL;
             t.o = a->out + m0 * a->out_m + j0;
-            t.pf = m0 == 0 && j0 + 16 < a->npix;
-            tile_fns[copy && m0 == 0][kind][rows - 1](&t);
+            t.pf = !a->item && m0 == 0 && j0 + 16 < a->npix;
+            tile_fns[a->item ? 2 : copy && m0 == 0][kind][rows - 1](&t);
         }
     }
 }

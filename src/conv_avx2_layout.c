@@ -185,7 +185,7 @@ void ck_dconv_pack_w_bwd(const struct ck_dconv_geom *g, const float *w, float *w
     }
 }
 
-/* 1x1 weights packed for ck_dconv_1x1__avx2: per group gi (source w + gi*Kg*Cg, element
+/* Weights packed for ck_dconv_1x1__avx2: per group gi (source w + gi*Kg*Cg*T, element
  * (m, r) at m*w_m + r*w_r; packed at wp + gi*nm*nr), row tiles as ck_dconv_1x1_rows lays
  * them out, the tile of rows m0..m0+rows-1 at m0*nr with its rows' weights for one r side
  * by side: [r][m - m0]. */
@@ -196,7 +196,7 @@ void ck_dconv_pack_w_1x1(const struct ck_dconv_geom *g, const float *w, int nm, 
     #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
         const int gi = i / nr, r = i % nr;
-        const float *src = w + (size_t)gi * g->Kg * g->Cg + r * w_r;
+        const float *src = w + (size_t)gi * g->Kg * g->Cg * g->T + r * w_r;
         float *d = wp + (size_t)gi * nm * nr;
         for (int m0 = 0, rows; m0 < nm; m0 += rows) {
             rows = ck_dconv_1x1_rows(nm, m0);

@@ -86,8 +86,9 @@ void ck_dconv_unpack_block8(const float *src, int nc, int P, int Q, int p0, int 
 void ck_dconv_pack_w_fwd(const struct ck_dconv_geom *g, const float *w, float *wf);
 void ck_dconv_pack_w_bwd(const struct ck_dconv_geom *g, const float *w, float *wd);
 
-/* 1x1 weights (rows m < nm, reductions r < nr; per group at w + gi*Kg*Cg, element (m, r)
- * at m*w_m + r*w_r) packed as ck_dconv_1x1__avx2 reads them: wp[G][ceil(nm/6)][nr][6]. */
+/* Weights for ck_dconv_1x1__avx2 (rows m < nm, reductions r < nr; per group at
+ * w + gi*Kg*Cg*T, element (m, r) at m*w_m + r*w_r) packed as it reads them: per group
+ * nm*nr floats, row tiles as ck_dconv_1x1_rows lays them out, each [nr][rows]. */
 void ck_dconv_pack_w_1x1(const struct ck_dconv_geom *g, const float *w, int nm, int nr,
                          ptrdiff_t w_m, ptrdiff_t w_r, float *wp);
 

@@ -29,6 +29,10 @@ static const char *const layers[] = {
     "mb2ic32ih16oc64kh5ph2",         /* 5x5 */
     "mb1ic64ih28oc128kh3sh2ph1",     /* stride 2 */
     "mb2ic3ih32oc32kh3ph1",          /* first layer, C = 3 */
+    "mb2ic3ih13iw21oc20kh3ph1",      /* first layer forward, pixels in lanes: 16 + 5 */
+                                     /* pixels a row, rows 6+6+4+4 */
+    "g2mb1ic6ih9oc14kh3ph1dh1",      /* the same with groups and dilation 2 */
+    "mb1ic5ih11iw9oc9kh2kw4pw2",     /* the same, 2x4 filter: 10 pixels, rows 5+4 */
     "mb1ic3ih32oc64kh7sh2ph3",       /* 7x7/2 stem */
     "mb1ic64ih28oc256kh1",           /* 1x1 */
     "mb1ic64ih15oc32kh1sh2",         /* 1x1 stride 2, odd size */
