@@ -8,10 +8,11 @@
  * (12 FMA accumulators); per reduction row 2 loads of the input row and one broadcast
  * weight per row (side by side in the packed weights) feed 12 FMAs, like a GEMM
  * micro-kernel on a packed A and an unpacked B. The last vector of a row may be partial
- * (masked loads and stores). The first row tile of each 16-pixel tile also copies the
- * input it loads next to each other (16 floats a row), and the other row tiles read that
- * copy: in place, planes of 2^k floats put a tile's rows in a few L1 sets, and other
- * rows evict them before the next row tile reads them again. No layout conversion of
+ * (masked loads and stores). In place, the first row tile of each 16-pixel tile also
+ * copies the input it loads next to each other (16 floats a row), and the other row tiles
+ * read that copy: planes of 2^k floats put a tile's rows in a few L1 sets, and other rows
+ * evict them before the next row tile reads them again. The first-layer forward needs no
+ * copy: its few input rows (channels x filter rows) stay in L1. No layout conversion of
  * activations, no weight packing, no threading here.
  */
 #include <immintrin.h>

@@ -6,9 +6,10 @@
  * register-blocked kernels of simd/conv_avx2_*.c under OpenMP, and converts the result
  * back; backward-weights' work split is in conv_avx2_wgrad.c. Any filter, stride,
  * asymmetric padding, dilation and groups (channel counts padded to 8 per group).
- * 1x1 stride-1 unpadded layers (forward, backward-data) run on NCHW activations in place
- * (the workspace holds only their packed weights); backward-weights of unpadded problems
- * with Cg % 8 == 0 reads x in place.
+ * 1x1 stride-1 unpadded layers (forward, backward-data) and the forward of stride-1
+ * layers with fewer than 8 input channels a group keep pixels in the vector lanes and
+ * need no blocked layouts: conv_avx2_lanes.c. Backward-weights of unpadded problems with
+ * Cg % 8 == 0 reads x in place.
  * Compiled without vector flags: the kernels are only called when CONVKIT_HAVE_AVX2 is
  * defined.
  */
@@ -63,29 +64,6 @@ static void geom_init(struct ck_dconv_geom *g, const struct ck_conv_params *p,
 
 /* ---- workspace ------------------------------------------------------------------ */
 
-/* Saturating size arithmetic: SIZE_MAX means "does not fit". */
-static size_t mul_sat(size_t a, size_t b)
-{
-    return (a != 0 && b > SIZE_MAX / a) ? SIZE_MAX : a * b;
-}
-
-static size_t prod(size_t a, size_t b, size_t c, size_t d)
-{
-    return mul_sat(mul_sat(a, b), mul_sat(c, d));
-}
-
-/* Append a 64-byte aligned region of n bytes at *off; returns its offset. */
-static size_t take(size_t *off, size_t n)
-{
-    size_t at = *off;
-    if (at == SIZE_MAX || n >= SIZE_MAX - 128 - at) {
-        *off = SIZE_MAX;
-        return 0;
-    }
-    *off = (at + n + 63) & ~(size_t)63;
-    return at;
-}
-
 /* Lay out the workspace of pass; with base == NULL only the size is computed. Returns the
  * bytes needed (64 extra so a misaligned base can be aligned), SIZE_MAX on overflow. */
 static size_t carve(const struct ck_dconv_geom *g, enum ck_conv_pass pass, void *base,
@@ -95,29 +73,30 @@ static size_t carve(const struct ck_dconv_geom *g, enum ck_conv_pass pass, void 
     size_t x = 0, dy = 0, w = 0, out = 0, bias = 0, ts = 0, tw = 0, item = 0, ph = 0, bs = 0;
     size_t pix = 0;
     size_t off = 0;
+    const size_t pq = (size_t)g->P * g->Q, pi = sizeof(ptrdiff_t);
     if (pass == CK_PASS_FORWARD || pass == CK_PASS_BACKWARD_WEIGHTS) {
         /* backward-weights copies two images at a time (slots), the forward all of them */
         const size_t nxi = pass == CK_PASS_FORWARD ? nx : (size_t)g->wg_slots * g->G;
-        x = take(&off, g->planar ? 0 : mul_sat(prod(nxi, g->XB, g->xblk, 1), f));
-        w = take(&off, prod((size_t)g->G * g->KB, g->items, 8, f));
+        x = ck_dconv_take(&off, g->planar ? 0 : ck_dconv_size(nxi, g->XB, g->xblk, f));
+        w = ck_dconv_take(&off, ck_dconv_size((size_t)g->G * g->KB, g->items, 8, f));
     }
     if (pass == CK_PASS_FORWARD) {
-        out = take(&off, prod(nx * g->KB, (size_t)g->P * g->Q, 8, f));
-        bias = take(&off, prod((size_t)g->G, g->KB, 8, f));
-        ts = take(&off, mul_sat((size_t)g->T, sizeof(ptrdiff_t)));
-        tw = take(&off, mul_sat((size_t)g->T, sizeof(ptrdiff_t)));
+        out = ck_dconv_take(&off, ck_dconv_size(nx * g->KB, pq, 8, f));
+        bias = ck_dconv_take(&off, ck_dconv_size(g->G, g->KB, 8, f));
+        ts = ck_dconv_take(&off, ck_dconv_size(g->T, pi, 1, 1));
+        tw = ck_dconv_take(&off, ck_dconv_size(g->T, pi, 1, 1));
     } else if (pass == CK_PASS_BACKWARD_DATA) {
-        dy = take(&off, prod(nx * g->KB, (size_t)g->Pp * g->Qp, 8, f));
-        w = take(&off, prod((size_t)g->G * g->CB, (size_t)g->KB * g->T, 64, f));
-        out = take(&off, prod(nx * g->CB, (size_t)g->H * g->W, 8, f));
-        ts = take(&off, mul_sat((size_t)g->T, sizeof(ptrdiff_t)));
-        tw = take(&off, mul_sat((size_t)g->T, sizeof(ptrdiff_t)));
-        ph = take(&off, mul_sat((size_t)g->sh * g->sw + 1, sizeof(int)));
+        dy = ck_dconv_take(&off, ck_dconv_size(nx * g->KB, (size_t)g->Pp * g->Qp, 8, f));
+        w = ck_dconv_take(&off, ck_dconv_size((size_t)g->G * g->CB, (size_t)g->KB * g->T, 64, f));
+        out = ck_dconv_take(&off, ck_dconv_size(nx * g->CB, (size_t)g->H * g->W, 8, f));
+        ts = ck_dconv_take(&off, ck_dconv_size(g->T, pi, 1, 1));
+        tw = ck_dconv_take(&off, ck_dconv_size(g->T, pi, 1, 1));
+        ph = ck_dconv_take(&off, ck_dconv_size((size_t)g->sh * g->sw + 1, sizeof(int), 1, 1));
     } else {
-        dy = take(&off, prod((size_t)g->wg_slots * g->G * g->KB, (size_t)g->P * g->Q, 8, f));
-        item = take(&off, mul_sat(g->items, sizeof(ptrdiff_t)));
-        pix = take(&off, mul_sat((size_t)CK_MAX(WG_TILE_PIXELS, g->Q), sizeof(ptrdiff_t)));
-        bs = take(&off, prod(nx, g->KB, 32, sizeof(double)));
+        dy = ck_dconv_take(&off, ck_dconv_size((size_t)g->wg_slots * g->G * g->KB, pq, 8, f));
+        item = ck_dconv_take(&off, ck_dconv_size(g->items, pi, 1, 1));
+        pix = ck_dconv_take(&off, ck_dconv_size(CK_MAX(WG_TILE_PIXELS, g->Q), pi, 1, 1));
+        bs = ck_dconv_take(&off, ck_dconv_size(nx, g->KB, 32, sizeof(double)));
     }
     if (off == SIZE_MAX || off > SIZE_MAX - 64)
         return SIZE_MAX;
@@ -142,63 +121,12 @@ static size_t carve(const struct ck_dconv_geom *g, enum ck_conv_pass pass, void 
     return off + 64;
 }
 
-/* 1x1 stride-1 unpadded forward and backward-data need no copies (ck_dconv_1x1__avx2),
- * unless the reduction or the output has many rows: the kernel keeps the input rows of a
- * pixel tile in L1 (16 pixels x 256 rows = 16 KiB) and writes one stream per output row;
- * above 256 the blocked path was faster (ic512 forward 7%, backward-data 5%) */
-static int plain_1x1(const struct ck_dconv_geom *g, enum ck_conv_pass pass)
-{
-    return pass != CK_PASS_BACKWARD_WEIGHTS && g->R == 1 && g->S == 1 && g->sh == 1 &&
-           g->sw == 1 && g->Hp == g->H && g->Wp == g->W && g->Cg <= MAX_1X1_ROWS &&
-           g->Kg <= MAX_1X1_ROWS;
-}
-
-/* The 1x1 path's workspace: its packed weights (as many as the layer's), 64 extra bytes
- * so a misaligned base can be aligned. */
-static size_t ws_1x1(const struct ck_dconv_geom *g)
-{
-    return (size_t)g->G * g->Kg * g->Cg * sizeof(float) + 64;
-}
-
-/* A layer with fewer than 8 input channels a group (a first layer: x kept as padded
- * planes) at stride 1 runs its forward on ck_dconv_1x1__avx2, one reduction item per
- * (channel, tap) at that tap's offset in the planes: 16 output pixels in two vectors
- * times 6 output channels, the output rows written straight to NCHW. The blocked path
- * wrote 8-channel pixels and then converted them, which took 17% of its time on
- * mb64ic3ih32oc32kh3ph1 (rdtsc, scratch build). */
-static int planar_fwd(const struct ck_dconv_geom *g, enum ck_conv_pass pass)
-{
-    return pass == CK_PASS_FORWARD && g->flat && g->sh == 1 && g->sw == 1;
-}
-
-/* Its workspace: x planes [N][G][Cg][Hp][Wp], the weights packed per group, the item
- * offsets; returns the bytes (64 extra to align base), SIZE_MAX on overflow. */
-static size_t planar_carve(const struct ck_dconv_geom *g, void *base, float **x, float **w,
-                           ptrdiff_t **item)
-{
-    const size_t nit = (size_t)g->Cg * g->T;
-    size_t off = 0;
-    const size_t xo = take(&off, prod((size_t)g->N * g->G, g->Cg, (size_t)g->Hp * g->Wp,
-                                      sizeof(float)));
-    const size_t wo = take(&off, prod((size_t)g->G, g->Kg, nit, sizeof(float)));
-    const size_t io = take(&off, mul_sat(nit, sizeof(ptrdiff_t)));
-    if (off == SIZE_MAX || off > SIZE_MAX - 64)
-        return SIZE_MAX;
-    if (base) {
-        char *a = (char *)(((uintptr_t)base + 63) & ~(uintptr_t)63);
-        *x = (float *)(a + xo), *w = (float *)(a + wo), *item = (ptrdiff_t *)(a + io);
-    }
-    return off + 64;
-}
-
 static size_t avx2_workspace_size(const struct ck_conv_params *p, enum ck_conv_pass pass)
 {
     struct ck_dconv_geom g;
     geom_init(&g, p, pass);
-    if (plain_1x1(&g, pass))
-        return ws_1x1(&g);
-    if (planar_fwd(&g, pass))
-        return planar_carve(&g, NULL, NULL, NULL, NULL);
+    if (ck_dconv_lanes(&g, pass))
+        return ck_dconv_lanes_workspace(&g, pass);
     return carve(&g, pass, NULL, NULL);
 }
 
@@ -222,81 +150,6 @@ static enum ck_status avx2_supports(const struct ck_conv_params *p, enum ck_conv
 }
 
 #ifdef CONVKIT_HAVE_AVX2
-
-/* Work items (rows of output split into blocks) so that 2+ threads always have work;
- * fixed by the problem, never by the thread count. */
-static int row_blocks(int items, int rows)
-{
-    return CK_MAX(1, CK_MIN(rows, ceil_div(MIN_WORK_ITEMS, CK_MAX(items, 1))));
-}
-
-/* ---- 1x1 stride-1 unpadded layers: NCHW planes in place, weights packed ------------ */
-
-/* out (N,G*nm,H,W) from in (N,G*nr,H,W) with ck_dconv_1x1__avx2; group gi's weights at
- * w + gi*Kg*Cg with strides w_m, w_r, packed into the workspace ws first. Work items are
- * (image-group, PIX_1X1 pixels). */
-static void run_1x1(const struct ck_dconv_geom *g, const float *in, const float *w,
-                    const float *bias, float *out, int nm, int nr, ptrdiff_t w_m, ptrdiff_t w_r,
-                    void *ws)
-{
-    const int hw = g->H * g->W, nch = ceil_div(hw, PIX_1X1);
-    const long items = (long)g->N * g->G * nch;
-    const size_t wtile = (size_t)nm * nr; /* packed floats per group */
-    float *wp = (float *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
-    ck_dconv_pack_w_1x1(g, w, nm, nr, w_m, w_r, wp);
-    #pragma omp parallel for schedule(static)
-    for (long it = 0; it < items; it++) {
-        const long ng = it / nch;
-        const int gi = (int)(ng % g->G), j0 = (int)(it % nch) * PIX_1X1;
-        const struct ck_dconv_1x1 job = {
-            .in = in + (size_t)ng * nr * hw + j0, .w = wp + gi * wtile,
-            .bias = bias ? bias + (size_t)gi * nm : NULL,
-            .out = out + (size_t)ng * nm * hw + j0,
-            .nm = nm, .nr = nr, .npix = CK_MIN(PIX_1X1, hw - j0),
-            .in_r = hw, .out_m = hw,
-        };
-        ck_dconv_1x1__avx2(&job);
-    }
-}
-
-/* ---- forward of stride-1 layers with few input channels: pixels in lanes ------------ */
-
-/* y (N,K,P,Q) from x (N,C,H,W) and w (K,C/G,R,S): x copied to padded planes, then work
- * items of (image-group, block of output rows), one kernel call per output row. */
-static void planar_forward(const struct ck_dconv_geom *g, const float *x, const float *w,
-                           const float *bias, float *y, void *ws)
-{
-    float *xs, *wp;
-    ptrdiff_t *item;
-    planar_carve(g, ws, &xs, &wp, &item);
-    const int nit = g->Cg * g->T;
-    const size_t plane = (size_t)g->Hp * g->Wp, pq = (size_t)g->P * g->Q;
-    for (int i = 0; i < nit; i++) {
-        const int t = i % g->T;
-        item[i] = (ptrdiff_t)((size_t)(i / g->T) * plane + (size_t)(t / g->S) * g->dh * g->Wp +
-                              (size_t)(t % g->S) * g->dw);
-    }
-    ck_dconv_pack_w_1x1(g, w, g->Kg, nit, nit, 1, wp);
-    ck_dconv_pack_x(g, x, xs);
-    const long nimg = (long)g->N * g->G;
-    const int nrb = row_blocks((int)CK_MIN(nimg, MIN_WORK_ITEMS), g->P), rpb = ceil_div(g->P, nrb);
-    const long items = nimg * nrb;
-    #pragma omp parallel for schedule(static)
-    for (long it = 0; it < items; it++) {
-        const long ng = it / nrb;
-        const int gi = (int)(ng % g->G), p0 = (int)(it % nrb) * rpb;
-        for (int p = p0; p < CK_MIN(g->P, p0 + rpb); p++) {
-            const struct ck_dconv_1x1 job = {
-                .in = xs + (size_t)ng * g->Cg * plane + (size_t)p * g->Wp,
-                .w = wp + (size_t)gi * g->Kg * nit,
-                .bias = bias ? bias + (size_t)gi * g->Kg : NULL,
-                .out = y + (size_t)ng * g->Kg * pq + (size_t)p * g->Q,
-                .item = item, .nm = g->Kg, .nr = nit, .npix = g->Q, .out_m = (ptrdiff_t)pq,
-            };
-            ck_dconv_1x1__avx2(&job);
-        }
-    }
-}
 
 /* ---- per-image work split (forward and backward-data) ------------------------------ */
 
@@ -364,9 +217,10 @@ static void pf_take(struct pf_plan *pf, struct ck_dconv_row *job)
 
 /* Forward of output blocks kb0..kb0+nob-1 of image-group ng (group gi), output rows
  * p0..p1-1, over the reduction chunks of input blocks c0..c1-1 (c0 a chunk start): xi is
- * that image's x copy from block c0 on, yb its blocked output [nob][P][Q][8] from block kb0 on. A chunk
- * carries the sums on through yb and the chunks are fixed by the problem, so the sums do
- * not depend on the work split; after the last chunk (c1 == XB) yb goes to y. */
+ * that image's x copy from block c0 on, yb its blocked output [nob][P][Q][8] from block
+ * kb0 on. A chunk carries the sums on through yb and the chunks are fixed by the problem,
+ * so the sums do not depend on the work split; after the last chunk (c1 == XB) yb goes
+ * to y. */
 static void fwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs *b, const float *xi,
                       float *yb, float *y, size_t ng, int gi, int kb0, int nob, int p0, int p1,
                       int c0, int c1, struct pf_plan *pf)
@@ -447,12 +301,8 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
     struct ck_dconv_geom g;
     struct ck_dconv_bufs b;
     geom_init(&g, p, CK_PASS_FORWARD);
-    if (plain_1x1(&g, CK_PASS_FORWARD)) {
-        run_1x1(&g, x, w, bias, y, g.Kg, g.Cg, g.Cg, 1, ws);
-        return CK_OK;
-    }
-    if (planar_fwd(&g, CK_PASS_FORWARD)) {
-        planar_forward(&g, x, w, bias, y, ws);
+    if (ck_dconv_lanes(&g, CK_PASS_FORWARD)) {
+        ck_dconv_lanes_run(&g, CK_PASS_FORWARD, x, w, bias, y, ws);
         return CK_OK;
     }
     carve(&g, CK_PASS_FORWARD, ws, &b);
@@ -480,7 +330,7 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
         return CK_OK;
     }
     ck_dconv_pack_x(&g, x, b.x);
-    const int nrb = row_blocks(g.N * g.G * ngrp, g.P), rpb = ceil_div(g.P, nrb);
+    const int nrb = ck_dconv_row_blocks(g.N * g.G * ngrp, g.P), rpb = ceil_div(g.P, nrb);
     const long items = nimg * ngrp * nrb;
     #pragma omp parallel for schedule(dynamic, 1)
     for (long it = 0; it < items; it++) {
@@ -602,8 +452,8 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
     struct ck_dconv_geom g;
     struct ck_dconv_bufs b;
     geom_init(&g, p, CK_PASS_BACKWARD_DATA);
-    if (plain_1x1(&g, CK_PASS_BACKWARD_DATA)) {
-        run_1x1(&g, dy, w, NULL, dx, g.Cg, g.Kg, 1, g.Cg, ws);
+    if (ck_dconv_lanes(&g, CK_PASS_BACKWARD_DATA)) {
+        ck_dconv_lanes_run(&g, CK_PASS_BACKWARD_DATA, dy, w, NULL, dx, ws);
         return CK_OK;
     }
     carve(&g, CK_PASS_BACKWARD_DATA, ws, &b);
@@ -642,7 +492,7 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
         return CK_OK;
     }
     ck_dconv_pack_dy(&g, dy, b.dy, g.Pp, g.Qp, g.dpt, g.dpl, NULL);
-    const int nrb = row_blocks(g.N * g.G * ngrp, g.H), rpb = ceil_div(g.H, nrb);
+    const int nrb = ck_dconv_row_blocks(g.N * g.G * ngrp, g.H), rpb = ceil_div(g.H, nrb);
     const long items = nimg * ngrp * nrb;
     #pragma omp parallel for schedule(dynamic, 1)
     for (long it = 0; it < items; it++) {

@@ -1,13 +1,43 @@
 /* conv_avx2_layout.c - layout conversion for backend "avx2": NCHW activations and KCRS
  * weights to the blocked layouts of the kernels (padding materialised as zeros, channel
  * counts padded to 8 per group) and blocked outputs back to NCHW, plus the bias gradient
- * from the per-block sums taken while packing dy. Vector work is in
- * simd/conv_avx2_pack.c; no kernels and no work splitting beyond OpenMP loops here.
+ * from the per-block sums taken while packing dy, and the small arithmetic the drivers
+ * share (workspace sizes, row blocks). Vector work is in simd/conv_avx2_pack.c; no
+ * kernels and no work splitting beyond OpenMP loops here.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "internal.h"
 #include "conv_avx2_layout.h"
+
+/* ---- workspace arithmetic and work items --------------------------------------------- */
+
+static size_t mul_sat(size_t a, size_t b)
+{
+    return (a != 0 && b > SIZE_MAX / a) ? SIZE_MAX : a * b;
+}
+
+size_t ck_dconv_size(size_t a, size_t b, size_t c, size_t d)
+{
+    return mul_sat(mul_sat(a, b), mul_sat(c, d));
+}
+
+size_t ck_dconv_take(size_t *off, size_t n)
+{
+    size_t at = *off;
+    if (at == SIZE_MAX || n >= SIZE_MAX - 128 - at) {
+        *off = SIZE_MAX;
+        return 0;
+    }
+    *off = (at + n + 63) & ~(size_t)63;
+    return at;
+}
+
+int ck_dconv_row_blocks(int items, int rows)
+{
+    return CK_MAX(1, CK_MIN(rows, (MIN_WORK_ITEMS + CK_MAX(items, 1) - 1) / CK_MAX(items, 1)));
+}
 
 #ifdef CONVKIT_HAVE_AVX2
 #include "conv_avx2.h"

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "convkit/conv.h"
+
 /* Tuning knobs, measured on the 2-core AVX2 test VM (see the commit log for figures). */
 enum {
     FWD_NOB = 2,          /* output blocks per forward register tile (2x6): 4x3 tiles */
@@ -54,6 +56,25 @@ struct ck_dconv_bufs {
     double *bsum; /* backward-weights: per dy block, [4][8] partial bias-gradient sums */
     int *phase; /* backward-data: taps of phase ph are [phase[ph], phase[ph+1]) */
 };
+
+/* Saturating workspace arithmetic (SIZE_MAX: does not fit): ck_dconv_size is a*b*c*d;
+ * ck_dconv_take appends a 64-byte aligned region of n bytes at *off and returns its
+ * offset. ck_dconv_row_blocks: blocks to split rows into so that there are at least
+ * MIN_WORK_ITEMS work items of items x blocks; fixed by the problem, never by the thread
+ * count. */
+size_t ck_dconv_size(size_t a, size_t b, size_t c, size_t d);
+size_t ck_dconv_take(size_t *off, size_t n);
+int ck_dconv_row_blocks(int items, int rows);
+
+/* Paths with pixels in the vector lanes (conv_avx2_lanes.c, on ck_dconv_1x1__avx2): 1x1
+ * stride-1 unpadded forward and backward-data on NCHW planes in place, and the forward of
+ * stride-1 layers with fewer than 8 input channels a group on padded planes.
+ * ck_dconv_lanes: whether the pass of g runs there; _workspace: its bytes (SIZE_MAX: too
+ * large); _run: the pass, from in (x or dy) to out (y or dx), bias forward only. */
+int ck_dconv_lanes(const struct ck_dconv_geom *g, enum ck_conv_pass pass);
+size_t ck_dconv_lanes_workspace(const struct ck_dconv_geom *g, enum ck_conv_pass pass);
+void ck_dconv_lanes_run(const struct ck_dconv_geom *g, enum ck_conv_pass pass, const float *in,
+                        const float *w, const float *bias, float *out, void *ws);
 
 /* Backward-weights (conv_avx2_wgrad.c) of the problem of g with workspace b: x is
  * (N,C,H,W), dy is (N,K,P,Q), dw is (K,C/G,R,S), db is (K) or NULL. */
