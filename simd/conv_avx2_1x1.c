@@ -37,11 +37,11 @@ struct tile_job {
 CK_INLINE void tile(const struct tile_job *t, const int NM, const int NV, const int MASK,
                     const int COPY, const int ITEM)
 {
-    __m256 acc[6][2];
+    __m256 acc[6][4];
 #pragma GCC unroll 6
     for (int m = 0; m < NM; m++) {
         const __m256 b = t->bias ? _mm256_broadcast_ss(t->bias + m) : _mm256_setzero_ps();
-#pragma GCC unroll 2
+#pragma GCC unroll 4
         for (int v = 0; v < NV; v++)
             acc[m][v] = b;
     }
@@ -49,6 +49,20 @@ CK_INLINE void tile(const struct tile_job *t, const int NM, const int NV, const 
     float *xt = t->xt;
     for (int r = 0; r < t->nr; r++, x += t->x_r, w += NM) {
         const float *xr = ITEM ? t->x + t->item[r] : x;
+        if (NV > 2) { /* wide tile (1-3 rows, no mask, no copy): weights first, then one */
+            __m256 wv[3]; /* input vector at a time, so 12 sums + 4 fit in 16 registers */
+#pragma GCC unroll 3
+            for (int m = 0; m < NM; m++)
+                wv[m] = _mm256_broadcast_ss(w + m);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++) {
+                const __m256 xv = _mm256_loadu_ps(xr + 8 * v);
+#pragma GCC unroll 3
+                for (int m = 0; m < NM; m++)
+                    acc[m][v] = _mm256_fmadd_ps(wv[m], xv, acc[m][v]);
+            }
+            continue;
+        }
         __m256 xv[2];
 #pragma GCC unroll 2
         for (int v = 0; v < NV; v++) {
@@ -70,7 +84,7 @@ CK_INLINE void tile(const struct tile_job *t, const int NM, const int NV, const 
 #pragma GCC unroll 6
     for (int m = 0; m < NM; m++) {
         float *o = t->o + m * t->o_m;
-#pragma GCC unroll 2
+#pragma GCC unroll 4
         for (int v = 0; v < NV; v++) {
             if (MASK && v == NV - 1)
                 _mm256_maskstore_ps(o + 8 * v, t->mask, acc[m][v]);
@@ -92,6 +106,12 @@ typedef void (*tile_fn)(const struct tile_job *);
 TILE_FNS(0)
 TILE_FNS(1)
 TILE_FNS(2)
+
+/* wide tiles: 1-3 rows x 32 pixels, in place or ITEM */
+#define WIDE_FN(nm, c) \
+    static void wide##c##_##nm(const struct tile_job *t) { tile(t, nm, 4, 0, 0, c == 2); }
+WIDE_FN(1, 0) WIDE_FN(2, 0) WIDE_FN(3, 0) WIDE_FN(1, 2) WIDE_FN(2, 2) WIDE_FN(3, 2)
+static const tile_fn wide_fns[2][3] = {{wide0_1, wide0_2, wide0_3}, {wide2_1, wide2_2, wide2_3}};
 
 #define ROW_FNS(kind, c) {kind##c##_1, kind##c##_2, kind##c##_3, kind##c##_4, kind##c##_5, kind##c##_6}
 /* [mode][kind][rows - 1]: kind 0 = 16 full pixels, 1 = up to 8 (masked), 2 = 9..16 */
@@ -120,7 +140,14 @@ void ck_dconv_1x1__avx2(const struct ck_dconv_1x1 *a)
 {
     float xt[MAX_ROWS * 16] __attribute__((aligned(32)));
     const int copy = !a->item && a->nm > 6 && a->nr <= MAX_ROWS;
-    for (int j0 = 0; j0 < a->npix; j0 += 16) {
+    int j0 = 0;
+    if (a->nm <= 3) { /* one tile of 1-3 rows: 32 pixels wide it has 4-12 FMA chains */
+        struct tile_job t = {.x = a->in, .w = a->w, .bias = a->bias, .o = a->out,
+                             .item = a->item, .x_r = a->in_r, .o_m = a->out_m, .nr = a->nr};
+        for (; j0 + 32 <= a->npix; j0 += 32, t.x += 32, t.o += 32)
+            wide_fns[a->item != NULL][a->nm - 1](&t);
+    }
+    for (; j0 < a->npix; j0 += 16) {
         struct tile_job t = {.xt = xt, .o_m = a->out_m, .nr = a->nr, .item = a->item};
         const int kind = tile_kind(a->npix - j0 < 16 ? a->npix - j0 : 16, &t.mask);
         for (int m0 = 0, rows; m0 < a->nm; m0 += rows) {

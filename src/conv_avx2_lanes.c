@@ -1,7 +1,8 @@
 /* conv_avx2_lanes.c - the paths of backend "avx2" that keep pixels in the vector lanes,
  * on the kernel of simd/conv_avx2_1x1.c: 1x1 stride-1 unpadded forward and backward-data
- * on NCHW planes in place, and the forward of stride-1 layers with fewer than 8 input
- * channels a group (first layers) on padded input planes, writing NCHW output directly.
+ * on NCHW planes in place, and the forward and backward-data of stride-1 layers with
+ * fewer than 8 input channels a group (first layers) on padded planes, writing NCHW
+ * output directly.
  * The driver conv_avx2.c asks ck_dconv_lanes which passes run here; the blocked paths
  * are there. Compiled without vector flags, like the driver.
  */
@@ -31,46 +32,68 @@ static size_t ws_1x1(const struct ck_dconv_geom *g)
     return (size_t)g->G * g->Kg * g->Cg * sizeof(float) + 64;
 }
 
-/* A layer with fewer than 8 input channels a group (a first layer: x kept as padded
- * planes) at stride 1 runs its forward on ck_dconv_1x1__avx2, one reduction item per
- * (channel, tap) at that tap's offset in the planes: 16 output pixels in two vectors
- * times 6 output channels, the output rows written straight to NCHW. The blocked path
- * wrote 8-channel pixels and then converted them, which took 17% of its time on
- * mb64ic3ih32oc32kh3ph1 (rdtsc, scratch build). */
-static int planar_fwd(const struct ck_dconv_geom *g, enum ck_conv_pass pass)
+/* A layer with fewer than 8 input channels a group (a first layer) at stride 1 runs its
+ * forward and backward-data on ck_dconv_1x1__avx2, one reduction item per (channel, tap)
+ * at that tap's offset in zero-padded planes: 16 output pixels in two vectors times up to
+ * 6 output channels, the output rows written straight to NCHW. The blocked path spent
+ * 17% of its forward on mb64ic3ih32oc32kh3ph1 converting 8-channel output pixels (rdtsc,
+ * scratch build), and its backward-data filled 3 of 8 lanes with the 3 input channels. */
+static int planar(const struct ck_dconv_geom *g, enum ck_conv_pass pass)
 {
-    return pass == CK_PASS_FORWARD && g->flat && g->sh == 1 && g->sw == 1;
+    return pass != CK_PASS_BACKWARD_WEIGHTS && g->flat && g->sh == 1 && g->sw == 1;
 }
 
-/* Its workspace: x planes [N][G][Cg][Hp][Wp], the weights packed per group, the item
- * offsets; returns the bytes (64 extra to align base), SIZE_MAX on overflow. */
-static size_t planar_carve(const struct ck_dconv_geom *g, void *base, float **x, float **w,
-                           ptrdiff_t **item)
+/* The n planes per image-group that the pass reads, each rows x cols with the source
+ * plane at (top, left): forward, x padded as the convolution pads it; backward-data, dy
+ * with zeros around it so that dx pixel (h, w) finds tap (r, s)'s dy value, or a zero, at
+ * (h + pt + top - r*dh, w + pl + left - s*dw). */
+struct planes {
+    int n, rows, cols, top, left;
+};
+
+static struct planes planes_of(const struct ck_dconv_geom *g, enum ck_conv_pass pass)
 {
-    const size_t nit = (size_t)g->Cg * g->T;
+    struct planes pl = {g->Cg, g->Hp, g->Wp, g->pt, g->pl};
+    if (pass == CK_PASS_BACKWARD_DATA) {
+        pl.n = g->Kg;
+        pl.top = CK_MAX(0, g->dh * (g->R - 1) - g->pt);
+        pl.left = CK_MAX(0, g->dw * (g->S - 1) - g->pl);
+        pl.rows = pl.top + CK_MAX(g->P, g->H + g->pt);
+        pl.cols = pl.left + CK_MAX(g->Q, g->W + g->pl);
+    }
+    return pl;
+}
+
+/* Its workspace: the planes [N][G][n][rows][cols], the weights packed per group, the item
+ * offsets; returns the bytes (64 extra to align base), SIZE_MAX on overflow. */
+static size_t planar_carve(const struct ck_dconv_geom *g, enum ck_conv_pass pass, void *base,
+                           float **xs, float **w, ptrdiff_t **item)
+{
+    const struct planes pl = planes_of(g, pass);
+    const size_t nit = (size_t)pl.n * g->T, plane = (size_t)pl.rows * pl.cols;
     size_t off = 0;
-    const size_t plane = (size_t)g->Hp * g->Wp;
-    const size_t xo = ck_dconv_take(&off, ck_dconv_size((size_t)g->N * g->G, g->Cg, plane,
+    const size_t xo = ck_dconv_take(&off, ck_dconv_size((size_t)g->N * g->G, pl.n, plane,
                                                         sizeof(float)));
-    const size_t wo = ck_dconv_take(&off, ck_dconv_size(g->G, g->Kg, nit, sizeof(float)));
+    const size_t wo = ck_dconv_take(&off, ck_dconv_size((size_t)g->G * g->Cg, g->Kg, g->T,
+                                                        sizeof(float)));
     const size_t io = ck_dconv_take(&off, ck_dconv_size(nit, sizeof(ptrdiff_t), 1, 1));
     if (off == SIZE_MAX || off > SIZE_MAX - 64)
         return SIZE_MAX;
     if (base) {
         char *a = (char *)(((uintptr_t)base + 63) & ~(uintptr_t)63);
-        *x = (float *)(a + xo), *w = (float *)(a + wo), *item = (ptrdiff_t *)(a + io);
+        *xs = (float *)(a + xo), *w = (float *)(a + wo), *item = (ptrdiff_t *)(a + io);
     }
     return off + 64;
 }
 
 int ck_dconv_lanes(const struct ck_dconv_geom *g, enum ck_conv_pass pass)
 {
-    return plain_1x1(g, pass) || planar_fwd(g, pass);
+    return plain_1x1(g, pass) || planar(g, pass);
 }
 
 size_t ck_dconv_lanes_workspace(const struct ck_dconv_geom *g, enum ck_conv_pass pass)
 {
-    return plain_1x1(g, pass) ? ws_1x1(g) : planar_carve(g, NULL, NULL, NULL, NULL);
+    return plain_1x1(g, pass) ? ws_1x1(g) : planar_carve(g, pass, NULL, NULL, NULL, NULL);
 }
 
 #ifdef CONVKIT_HAVE_AVX2
@@ -91,7 +114,7 @@ static void run_1x1(const struct ck_dconv_geom *g, const float *in, const float 
     const long items = (long)g->N * g->G * nch;
     const size_t wtile = (size_t)nm * nr; /* packed floats per group */
     float *wp = (float *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
-    ck_dconv_pack_w_1x1(g, w, nm, nr, w_m, w_r, wp);
+    ck_dconv_pack_w_1x1(g, w, nm, nr, w_m, w_r, nr, 0, wp);
     #pragma omp parallel for schedule(static)
     for (long it = 0; it < items; it++) {
         const long ng = it / nch;
@@ -107,41 +130,97 @@ static void run_1x1(const struct ck_dconv_geom *g, const float *in, const float 
     }
 }
 
-/* y (N,K,P,Q) from x (N,C,H,W) and w (K,C/G,R,S): x copied to padded planes, then work
- * items of (image-group, block of output rows), one kernel call per output row. */
-static void planar_forward(const struct ck_dconv_geom *g, const float *x, const float *w,
-                           const float *bias, float *y, void *ws)
+/* What one kernel call a row needs: the item offsets, packed weights, bias, the output
+ * (nm planes of orows x ocols per image-group), reduction items, plane size and org,
+ * where output pixel (0, 0)'s tap (0, 0) reads in an image-group's planes. */
+struct planar_job {
+    const ptrdiff_t *item;
+    const float *wp, *bias;
+    float *out;
+    int nm, nit, ocols, cols;
+    size_t oplane;
+    ptrdiff_t org;
+};
+
+/* Output rows p0..p1-1 of image-group ng (group gi) from its planes xi. */
+static void planar_rows(const struct planar_job *j, const float *xi, long ng, int gi, int p0,
+                        int p1)
 {
+    for (int p = p0; p < p1; p++) {
+        const struct ck_dconv_1x1 job = {
+            .in = xi + j->org + (size_t)p * j->cols,
+            .w = j->wp + (size_t)gi * j->nm * j->nit,
+            .bias = j->bias ? j->bias + (size_t)gi * j->nm : NULL,
+            .out = j->out + (size_t)ng * j->nm * j->oplane + (size_t)p * j->ocols,
+            .item = j->item, .nm = j->nm, .nr = j->nit, .npix = j->ocols,
+            .out_m = (ptrdiff_t)j->oplane,
+        };
+        ck_dconv_1x1__avx2(&job);
+    }
+}
+
+/* Forward (y from x) or backward-data (dx from dy) of such a layer, w (K,C/G,R,S): the
+ * source copied to padded planes, then work items of (image-group, block of output
+ * rows), one kernel call per output row; its rows are the output channels. */
+static void planar_run(const struct ck_dconv_geom *g, enum ck_conv_pass pass, const float *in,
+                       const float *w, const float *bias, float *out, void *ws)
+{
+    const struct planes pl = planes_of(g, pass);
+    const int fwd = pass == CK_PASS_FORWARD, nit = pl.n * g->T, nm = fwd ? g->Kg : g->Cg;
+    const int irows = fwd ? g->H : g->P, icols = fwd ? g->W : g->Q; /* source planes */
+    const int orows = fwd ? g->P : g->H, ocols = fwd ? g->Q : g->W; /* output planes */
+    const size_t plane = (size_t)pl.rows * pl.cols, oplane = (size_t)orows * ocols;
     float *xs, *wp;
     ptrdiff_t *item;
-    planar_carve(g, ws, &xs, &wp, &item);
-    const int nit = g->Cg * g->T;
-    const size_t plane = (size_t)g->Hp * g->Wp, pq = (size_t)g->P * g->Q;
+    planar_carve(g, pass, ws, &xs, &wp, &item);
+    /* forward: output pixel (p, q) reads (p + r*dh, q + s*dw) of its plane; backward-data:
+     * dx pixel (h, w) reads (h + pt + top - r*dh, w + pl + left - s*dw) */
+    const ptrdiff_t sgn = fwd ? 1 : -1;
+    const ptrdiff_t org = fwd ? 0 : (ptrdiff_t)(g->pt + pl.top) * pl.cols + g->pl + pl.left;
     for (int i = 0; i < nit; i++) {
         const int t = i % g->T;
-        item[i] = (ptrdiff_t)((size_t)(i / g->T) * plane + (size_t)(t / g->S) * g->dh * g->Wp +
-                              (size_t)(t % g->S) * g->dw);
+        item[i] = (ptrdiff_t)(i / g->T) * (ptrdiff_t)plane +
+                  sgn * ((ptrdiff_t)(t / g->S) * g->dh * pl.cols + (ptrdiff_t)(t % g->S) * g->dw);
     }
-    ck_dconv_pack_w_1x1(g, w, g->Kg, nit, nit, 1, wp);
-    ck_dconv_pack_x(g, x, xs);
+    if (fwd) /* row k, item (c, t): w[k][c][t] */
+        ck_dconv_pack_w_1x1(g, w, nm, nit, nit, 1, nit, 0, wp);
+    else /* row c, item (k, t): w[k][c][t] */
+        ck_dconv_pack_w_1x1(g, w, nm, nit, g->T, 1, g->T, (ptrdiff_t)g->Cg * g->T, wp);
+    const struct planar_job j = {item, wp, bias, out, nm, nit, ocols, pl.cols, oplane, org};
     const long nimg = (long)g->N * g->G;
-    const int nrb = ck_dconv_row_blocks((int)CK_MIN(nimg, MIN_WORK_ITEMS), g->P);
-    const int rpb = ceil_div(g->P, nrb);
+    const int nrb = ck_dconv_row_blocks((int)CK_MIN(nimg, MIN_WORK_ITEMS), orows);
+    const int rpb = ceil_div(orows, nrb);
+    if (nrb == 1 && nimg >= ck__max_threads()) {
+        /* an image-group a work item: each thread pads its image's planes into its own slot
+         * (the planes of image-group tid) just before reading them, so they are read from
+         * L2; padding all of them first sent the copies through L3 and back (first-layer
+         * backward-data: 8 MiB of dy) */
+        #pragma omp parallel
+        {
+            float *slot = xs + (size_t)ck__thread_num() * pl.n * plane;
+            #pragma omp for schedule(static)
+            for (long ng = 0; ng < nimg; ng++) {
+                for (int i = 0; i < pl.n; i++)
+                    ck_dconv_pad_plane(in + ((size_t)ng * pl.n + i) * irows * icols, irows,
+                                       icols, slot + (size_t)i * plane, pl.rows, pl.cols,
+                                       pl.top, pl.left);
+                planar_rows(&j, slot, ng, (int)(ng % g->G), 0, orows);
+            }
+        }
+        return;
+    }
+    const long np = nimg * pl.n;
+    #pragma omp parallel for schedule(static)
+    for (long i = 0; i < np; i++)
+        ck_dconv_pad_plane(in + (size_t)i * irows * icols, irows, icols, xs + (size_t)i * plane,
+                           pl.rows, pl.cols, pl.top, pl.left);
     const long items = nimg * nrb;
     #pragma omp parallel for schedule(static)
     for (long it = 0; it < items; it++) {
         const long ng = it / nrb;
-        const int gi = (int)(ng % g->G), p0 = (int)(it % nrb) * rpb;
-        for (int p = p0; p < CK_MIN(g->P, p0 + rpb); p++) {
-            const struct ck_dconv_1x1 job = {
-                .in = xs + (size_t)ng * g->Cg * plane + (size_t)p * g->Wp,
-                .w = wp + (size_t)gi * g->Kg * nit,
-                .bias = bias ? bias + (size_t)gi * g->Kg : NULL,
-                .out = y + (size_t)ng * g->Kg * pq + (size_t)p * g->Q,
-                .item = item, .nm = g->Kg, .nr = nit, .npix = g->Q, .out_m = (ptrdiff_t)pq,
-            };
-            ck_dconv_1x1__avx2(&job);
-        }
+        const int p0 = (int)(it % nrb) * rpb;
+        planar_rows(&j, xs + (size_t)ng * pl.n * plane, ng, (int)(ng % g->G), p0,
+                    CK_MIN(orows, p0 + rpb));
     }
 }
 
@@ -149,7 +228,7 @@ void ck_dconv_lanes_run(const struct ck_dconv_geom *g, enum ck_conv_pass pass, c
                         const float *w, const float *bias, float *out, void *ws)
 {
     if (!plain_1x1(g, pass))
-        planar_forward(g, in, w, bias, out, ws);
+        planar_run(g, pass, in, w, bias, out, ws);
     else if (pass == CK_PASS_FORWARD)
         run_1x1(g, in, w, bias, out, g->Kg, g->Cg, g->Cg, 1, ws);
     else

@@ -95,10 +95,21 @@ void ck_dconv_pack_x_unit(const struct ck_dconv_geom *g, const float *x, int i, 
                     g->pl);
         return;
     }
-    memset(d, 0, (size_t)g->Hp * g->Wp * sizeof(float));
-    for (int h = 0; h < g->H; h++)
-        memcpy(d + (size_t)(g->pt + h) * g->Wp + g->pl, x + i * hw + (size_t)h * g->W,
-               (size_t)g->W * sizeof(float));
+    ck_dconv_pad_plane(x + i * hw, g->H, g->W, d, g->Hp, g->Wp, g->pt, g->pl);
+}
+
+void ck_dconv_pad_plane(const float *src, int H, int W, float *dst, int rows, int cols,
+                        int top, int left)
+{
+    const int right = cols - left - W; /* each row: left zeros, W values, right zeros */
+    memset(dst, 0, (size_t)top * cols * sizeof(float));
+    for (int h = 0; h < H; h++) {
+        float *d = dst + (size_t)(top + h) * cols;
+        memset(d, 0, (size_t)left * sizeof(float));
+        memcpy(d + left, src + (size_t)h * W, (size_t)W * sizeof(float));
+        memset(d + left + W, 0, (size_t)right * sizeof(float));
+    }
+    memset(dst + (size_t)(top + H) * cols, 0, (size_t)(rows - top - H) * cols * sizeof(float));
 }
 
 /* xb = x (N,C,H,W) blocked per group with the padding materialised:
@@ -216,17 +227,18 @@ void ck_dconv_pack_w_bwd(const struct ck_dconv_geom *g, const float *w, float *w
 }
 
 /* Weights packed for ck_dconv_1x1__avx2: per group gi (source w + gi*Kg*Cg*T, element
- * (m, r) at m*w_m + r*w_r; packed at wp + gi*nm*nr), row tiles as ck_dconv_1x1_rows lays
+ * (m, r) at m*w_m + (r / per)*w_rb + (r % per)*w_r; packed at wp + gi*nm*nr), row tiles as ck_dconv_1x1_rows lays
  * them out, the tile of rows m0..m0+rows-1 at m0*nr with its rows' weights for one r side
  * by side: [r][m - m0]. */
 void ck_dconv_pack_w_1x1(const struct ck_dconv_geom *g, const float *w, int nm, int nr,
-                         ptrdiff_t w_m, ptrdiff_t w_r, float *wp)
+                         ptrdiff_t w_m, ptrdiff_t w_r, int per, ptrdiff_t w_rb, float *wp)
 {
     const int n = g->G * nr;
     #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
         const int gi = i / nr, r = i % nr;
-        const float *src = w + (size_t)gi * g->Kg * g->Cg * g->T + r * w_r;
+        const float *src = w + (size_t)gi * g->Kg * g->Cg * g->T + (r / per) * w_rb +
+                           (r % per) * w_r;
         float *d = wp + (size_t)gi * nm * nr;
         for (int m0 = 0, rows; m0 < nm; m0 += rows) {
             rows = ck_dconv_1x1_rows(nm, m0);

@@ -108,10 +108,15 @@ void ck_dconv_pack_w_fwd(const struct ck_dconv_geom *g, const float *w, float *w
 void ck_dconv_pack_w_bwd(const struct ck_dconv_geom *g, const float *w, float *wd);
 
 /* Weights for ck_dconv_1x1__avx2 (rows m < nm, reductions r < nr; per group at
- * w + gi*Kg*Cg*T, element (m, r) at m*w_m + r*w_r) packed as it reads them: per group
- * nm*nr floats, row tiles as ck_dconv_1x1_rows lays them out, each [nr][rows]. */
+ * w + gi*Kg*Cg*T, element (m, r) at m*w_m + (r / per)*w_rb + (r % per)*w_r) packed as it
+ * reads them: per group nm*nr floats, row tiles as ck_dconv_1x1_rows lays them out, each
+ * [nr][rows]. */
 void ck_dconv_pack_w_1x1(const struct ck_dconv_geom *g, const float *w, int nm, int nr,
-                         ptrdiff_t w_m, ptrdiff_t w_r, float *wp);
+                         ptrdiff_t w_m, ptrdiff_t w_r, int per, ptrdiff_t w_rb, float *wp);
+
+/* dst[rows][cols] = the plane src[H][W] placed at (top, left), zeros around it. */
+void ck_dconv_pad_plane(const float *src, int H, int W, float *dst, int rows, int cols,
+                        int top, int left);
 
 /* Reduction chunks (blocks whose weights stay in L1): forward input blocks per chunk;
  * backward-data output-channel blocks per chunk of row phase rho. */

@@ -33,6 +33,13 @@ static const char *const layers[] = {
                                      /* pixels a row, rows 6+6+4+4 */
     "g2mb1ic6ih9oc14kh3ph1dh1",      /* the same with groups and dilation 2 */
     "mb1ic5ih11iw9oc9kh2kw4pw2",     /* the same, 2x4 filter: 10 pixels, rows 5+4 */
+    "mb2ic2ih7oc5kh3ph3",            /* the same, padding wider than the filter */
+    "mb1ic3ih6iw19oc7kh1ph1",        /* the same, a padded 1x1 */
+    "mb2ic2ih5iw40oc4kh3ph1",        /* 2 rows (backward-data): 32-pixel tile + 8 */
+    "mb1ic1ih4iw70oc3kh3ph1",        /* 1 and 3 rows: two 32-pixel tiles + 6 */
+    "mb2ic16ih6iw11oc3kh1",          /* 1x1 in place with 3 output channels: 2x32 + 2 */
+    "mb16ic3ih9iw20oc5kh3ph1",       /* first layer, 16 images: planes padded per image */
+    "g3mb6ic6ih5oc9kh3ph1",          /* the same with groups (18 image-groups) */
     "mb1ic3ih32oc64kh7sh2ph3",       /* 7x7/2 stem */
     "mb1ic64ih28oc256kh1",           /* 1x1 */
     "mb1ic64ih15oc32kh1sh2",         /* 1x1 stride 2, odd size */
