@@ -117,12 +117,16 @@ static void heuristic(const struct ck_conv_params *p, enum ck_conv_pass pass,
      * layers on images above 16x16 with >= 8 channels (one plain GEMM, no col2im: it won
      * or tied 6 of 9 at 1 thread). The direct kernel's in-place 1x1 path wins the smaller
      * images (all 5 at 16x16 or less, by 19-69%) and the 1x1 layers with < 8 channels
-     * (all 3, 1.4-2.7x). Forward and backward-weights of 1x1 layers stay direct. */
+     * (all 3, 1.4-2.7x). Forward and backward-weights of 1x1 layers stay direct. Since
+     * 2026-12-07 the direct kernel runs the stride-1 layers with 2-7 channels per group
+     * with pixels in the vector lanes and wins their backward-data (Intel host, 9 layers,
+     * 1.1-2.3x over im2col at 1 thread); with 1 channel it still loses (0.5x). */
     const int pointwise = p->R == 1 && p->S == 1 && p->stride_h == 1 && p->stride_w == 1 &&
                           p->pad_top == 0 && p->pad_left == 0 && p->pad_bottom == 0 &&
                           p->pad_right == 0;
     const int big_pointwise = pointwise && cg >= 8 && (long long)p->H * p->W > 256;
-    if (pass == CK_PASS_BACKWARD_DATA && (big_pointwise || (!pointwise && cg < 8))) {
+    const int lanes = cg >= 2 && p->stride_h == 1 && p->stride_w == 1;
+    if (pass == CK_PASS_BACKWARD_DATA && (big_pointwise || (!pointwise && cg < 8 && !lanes))) {
         static const char *const g[] = {"im2col"};
         if ((out->backend = first_supporting(g, 1, p, pass))) {
             if (big_pointwise)
