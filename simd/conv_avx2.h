@@ -69,8 +69,8 @@ void ck_dconv_wgrad__avx2(const struct ck_dconv_wgrad *job);
 
 /*
  * Pixels-in-lanes kernel (1x1 stride-1 unpadded layers on NCHW planes in place; the
- * forward of stride-1 layers with few input channels on padded planes): for m < nm
- * output rows and j < npix pixels,
+ * forward and backward-data of stride-1 layers with few input channels on padded
+ * planes): for m < nm output rows and j < npix pixels,
  *
  *   out[m*out_m + j] = bias[m] (0 if bias is NULL) + sum over r < nr (in order) of
  *       w[m0*nr + r*rows + m - m0] * in[off(r) + j],  off(r) = item ? item[r] : r*in_r
@@ -79,8 +79,8 @@ void ck_dconv_wgrad__avx2(const struct ck_dconv_wgrad *job);
  * the weights come packed per row tile, its rows' weights for one r side by side
  * (ck_dconv_pack_w_1x1 makes them from the forward's [m][r] or backward-data's [r][m]
  * layout). 1x1 forward: rows are output channels, r input channels; backward-data: rows
- * are input channels, r output channels. With item (the planar forward), r is a
- * (channel, tap) pair and item[r] that tap's offset in the padded planes. Each output is
+ * are input channels, r output channels. With item (first layers), r is a (channel,
+ * tap) pair and item[r] that tap's offset in the padded planes. Each output is
  * one FMA chain over r, so any split of m or j gives the same bits.
  */
 struct ck_dconv_1x1 {

@@ -1,18 +1,18 @@
 /* conv_avx2_1x1.c - the AVX2/FMA kernel of backend "avx2" that keeps pixels in the
  * vector lanes: 1x1 stride-1 unpadded convolutions (forward and backward-data), reading
- * and writing NCHW planes in place, and the forward of stride-1 layers with few input
- * channels (first layers), reading padded input planes at one offset per (channel, tap)
- * and writing NCHW output rows; contract in conv_avx2.h (struct ck_dconv_1x1).
+ * and writing NCHW planes in place, and stride-1 layers with few input channels (first
+ * layers, forward and backward-data), reading padded planes at one offset per (channel,
+ * tap) and writing NCHW output rows; contract in conv_avx2.h (struct ck_dconv_1x1).
  *
  * Pixels are in the lanes: a register tile is up to 6 rows x 2 vectors of 8 pixels
- * (12 FMA accumulators); per reduction row 2 loads of the input row and one broadcast
+ * (12 FMA accumulators), or 1-3 rows x 4 vectors when there are no more rows; per reduction row 2 loads of the input row and one broadcast
  * weight per row (side by side in the packed weights) feed 12 FMAs, like a GEMM
  * micro-kernel on a packed A and an unpacked B. The last vector of a row may be partial
  * (masked loads and stores). In place, the first row tile of each 16-pixel tile also
  * copies the input it loads next to each other (16 floats a row), and the other row tiles
  * read that copy: planes of 2^k floats put a tile's rows in a few L1 sets, and other rows
- * evict them before the next row tile reads them again. The first-layer forward needs no
- * copy: its few input rows (channels x filter rows) stay in L1. No layout conversion of
+ * evict them before the next row tile reads them again. First layers need no copy: their
+ * few input rows (channels x filter rows) stay in L1. No layout conversion of
  * activations, no weight packing, no threading here.
  */
 #include <immintrin.h>

@@ -6,9 +6,9 @@
  * register-blocked kernels of simd/conv_avx2_*.c under OpenMP, and converts the result
  * back; backward-weights' work split is in conv_avx2_wgrad.c. Any filter, stride,
  * asymmetric padding, dilation and groups (channel counts padded to 8 per group).
- * 1x1 stride-1 unpadded layers (forward, backward-data) and the forward of stride-1
- * layers with fewer than 8 input channels a group keep pixels in the vector lanes and
- * need no blocked layouts: conv_avx2_lanes.c. Backward-weights of unpadded problems with
+ * 1x1 stride-1 unpadded layers and stride-1 layers with fewer than 8 input channels a
+ * group (forward, backward-data) keep pixels in the vector lanes and need no blocked
+ * layouts: conv_avx2_lanes.c. Backward-weights of unpadded problems with
  * Cg % 8 == 0 reads x in place.
  * Compiled without vector flags: the kernels are only called when CONVKIT_HAVE_AVX2 is
  * defined.
@@ -22,11 +22,6 @@
 #ifdef CONVKIT_HAVE_AVX2
 #include "conv_avx2.h"
 #endif
-static int ceil_div(int a, int b)
-{
-    return (a + b - 1) / b;
-}
-
 static void geom_init(struct ck_dconv_geom *g, const struct ck_conv_params *p,
                       enum ck_conv_pass pass)
 {
@@ -37,7 +32,7 @@ static void geom_init(struct ck_dconv_geom *g, const struct ck_conv_params *p,
     g->dh = p->dilation_h, g->dw = p->dilation_w;
     ck_conv_output_size(p, &g->P, &g->Q);
     g->T = g->R * g->S;
-    g->CB = ceil_div(g->Cg, 8), g->KB = ceil_div(g->Kg, 8);
+    g->CB = ck__ceil_div(g->Cg, 8), g->KB = ck__ceil_div(g->Kg, 8);
     g->flat = g->Cg < 8;
     g->XB = g->flat ? 1 : g->CB, g->RL = g->flat ? g->Cg : 8;
     g->fnob = CK_MIN(g->flat ? FWD_NOB_FLAT : FWD_NOB, g->KB);
@@ -57,7 +52,8 @@ static void geom_init(struct ck_dconv_geom *g, const struct ck_conv_params *p,
     g->xch = g->flat || g->planar ? (size_t)g->Hp * g->Wp : 1;
     g->xblk = (size_t)g->Hp * g->Wp * (size_t)g->RL;
     g->items = (size_t)g->XB * g->T * g->RL;
-    g->dpt = ceil_div((g->R - 1) * g->dh, g->sh), g->dpl = ceil_div((g->S - 1) * g->dw, g->sw);
+    g->dpt = ck__ceil_div((g->R - 1) * g->dh, g->sh);
+    g->dpl = ck__ceil_div((g->S - 1) * g->dw, g->sw);
     g->Pp = g->dpt + CK_MAX(g->P, (g->H - 1 + g->pt) / g->sh + 1);
     g->Qp = g->dpl + CK_MAX(g->Q, (g->W - 1 + g->pl) / g->sw + 1);
 }
@@ -101,7 +97,7 @@ static size_t carve(const struct ck_dconv_geom *g, enum ck_conv_pass pass, void 
     if (off == SIZE_MAX || off > SIZE_MAX - 64)
         return SIZE_MAX;
     if (base && b) {
-        char *a = (char *)(((uintptr_t)base + 63) & ~(uintptr_t)63);
+        char *a = ck_dconv_align64(base);
         memset(b, 0, sizeof *b);
         if (pass == CK_PASS_FORWARD || pass == CK_PASS_BACKWARD_WEIGHTS)
             b->x = (float *)(a + x), b->w = (float *)(a + w);
@@ -265,7 +261,7 @@ static void fwd_image(const struct img_split *sp, long ng, float *xs, float *ys,
 {
     const struct ck_dconv_geom *g = sp->g;
     const int nu = ck_dconv_x_units(g), nob_max = g->fnob;
-    const int chunk = ck_dconv_fwd_chunk(g), nchunk = ceil_div(g->XB, chunk);
+    const int chunk = ck_dconv_fwd_chunk(g), nchunk = ck__ceil_div(g->XB, chunk);
     const size_t pq8 = (size_t)g->P * g->Q * 8, hw = (size_t)g->H * g->W;
     for (int c0 = 0, ci = 0; c0 < g->XB; c0 += chunk, ci++) {
         const int c1 = CK_MIN(g->XB, c0 + chunk), last = c1 == g->XB;
@@ -277,7 +273,7 @@ static void fwd_image(const struct img_split *sp, long ng, float *xs, float *ys,
                   pf->p[1] + pf->bytes[1] * ci / nchunk},
             .bytes = {nch * hw * sizeof(float),
                       pf->bytes[1] * (ci + 1) / nchunk - pf->bytes[1] * ci / nchunk},
-            .ncalls = ceil_div(g->KB, nob_max),
+            .ncalls = ck__ceil_div(g->KB, nob_max),
         };
         const int u0 = g->flat ? 0 : c0;
         for (int u = u0; u < (g->flat ? nu : c1); u++)
@@ -315,9 +311,9 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
         b.tap_src[t] = (ptrdiff_t)(((size_t)(t / g.S) * g.dh * g.Wp + (size_t)(t % g.S) * g.dw) * g.xpix);
         b.tap_w[t] = (ptrdiff_t)t * g.RL;
     }
-    const int nob_max = g.fnob, ngrp = ceil_div(g.KB, nob_max);
+    const int nob_max = g.fnob, ngrp = ck__ceil_div(g.KB, nob_max);
     const size_t pq8 = (size_t)g.P * g.Q * 8, ximg = (size_t)g.XB * g.xblk;
-    const int nchunk = ceil_div(g.XB, ck_dconv_fwd_chunk(&g));
+    const int nchunk = ck__ceil_div(g.XB, ck_dconv_fwd_chunk(&g));
     const long nimg = (long)g.N * g.G;
     if (nimg >= 4L * ck__max_threads()) {
         const struct img_split sp = {
@@ -330,7 +326,7 @@ static enum ck_status avx2_forward(const struct ck_conv_params *p, const float *
         return CK_OK;
     }
     ck_dconv_pack_x(&g, x, b.x);
-    const int nrb = ck_dconv_row_blocks(g.N * g.G * ngrp, g.P), rpb = ceil_div(g.P, nrb);
+    const int nrb = ck_dconv_row_blocks(g.N * g.G * ngrp, g.P), rpb = ck__ceil_div(g.P, nrb);
     const long items = nimg * ngrp * nrb;
     #pragma omp parallel for schedule(dynamic, 1)
     for (long it = 0; it < items; it++) {
@@ -423,7 +419,7 @@ static int bwd_band_rows(const struct ck_dconv_geom *g)
     const int nband = (int)((dy + BWD_BAND_BYTES - 1) / BWD_BAND_BYTES);
     if (g->sh * g->sw == 1 || nband <= 1)
         return g->H;
-    return CK_MIN(g->H, ceil_div(ceil_div(g->H, nband), g->sh) * g->sh);
+    return CK_MIN(g->H, ck__ceil_div(ck__ceil_div(g->H, nband), g->sh) * g->sh);
 }
 
 /* Backward-data of image-group ng for split_images: copy dy, then, band of input rows by
@@ -473,11 +469,11 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
             }
         }
     b.phase[g.sh * g.sw] = nt;
-    const int nob_max = g.bnob, ngrp = ceil_div(g.CB, nob_max);
+    const int nob_max = g.bnob, ngrp = ck__ceil_div(g.CB, nob_max);
     const size_t hw8 = (size_t)g.H * g.W * 8, dyplane = (size_t)g.Pp * g.Qp * 8;
     int ncalls = 0; /* per input block group: as in bwd_piece */
     for (int rho = 0; rho < g.sh; rho++)
-        ncalls += ceil_div(g.KB, ck_dconv_bwd_chunk(&g, b.phase, rho)) * g.sw;
+        ncalls += ck__ceil_div(g.KB, ck_dconv_bwd_chunk(&g, b.phase, rho)) * g.sw;
     const long nimg = (long)g.N * g.G;
     if (nimg >= 4L * ck__max_threads()) {
         const struct img_split sp = {
@@ -485,14 +481,14 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
             .in_img = (size_t)g.Kg * g.P * g.Q, .out_img = (size_t)g.Cg * g.H * g.W,
             .in_slots = b.dy, .out_slots = b.out, .in_slot = g.KB * dyplane,
             .out_slot = g.CB * hw8,
-            .ncalls = ngrp * ncalls * ceil_div(g.H, bwd_band_rows(&g)),
+            .ncalls = ngrp * ncalls * ck__ceil_div(g.H, bwd_band_rows(&g)),
             .image = bwd_image,
         };
         split_images(&sp, nimg);
         return CK_OK;
     }
     ck_dconv_pack_dy(&g, dy, b.dy, g.Pp, g.Qp, g.dpt, g.dpl, NULL);
-    const int nrb = ck_dconv_row_blocks(g.N * g.G * ngrp, g.H), rpb = ceil_div(g.H, nrb);
+    const int nrb = ck_dconv_row_blocks(g.N * g.G * ngrp, g.H), rpb = ck__ceil_div(g.H, nrb);
     const long items = nimg * ngrp * nrb;
     #pragma omp parallel for schedule(dynamic, 1)
     for (long it = 0; it < items; it++) {

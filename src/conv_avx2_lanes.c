@@ -80,7 +80,7 @@ static size_t planar_carve(const struct ck_dconv_geom *g, enum ck_conv_pass pass
     if (off == SIZE_MAX || off > SIZE_MAX - 64)
         return SIZE_MAX;
     if (base) {
-        char *a = (char *)(((uintptr_t)base + 63) & ~(uintptr_t)63);
+        char *a = ck_dconv_align64(base);
         *xs = (float *)(a + xo), *w = (float *)(a + wo), *item = (ptrdiff_t *)(a + io);
     }
     return off + 64;
@@ -98,11 +98,6 @@ size_t ck_dconv_lanes_workspace(const struct ck_dconv_geom *g, enum ck_conv_pass
 
 #ifdef CONVKIT_HAVE_AVX2
 
-static int ceil_div(int a, int b)
-{
-    return (a + b - 1) / b;
-}
-
 /* out (N,G*nm,H,W) from in (N,G*nr,H,W) with ck_dconv_1x1__avx2; group gi's weights at
  * w + gi*Kg*Cg with strides w_m, w_r, packed into the workspace ws first. Work items are
  * (image-group, PIX_1X1 pixels). */
@@ -110,10 +105,10 @@ static void run_1x1(const struct ck_dconv_geom *g, const float *in, const float 
                     const float *bias, float *out, int nm, int nr, ptrdiff_t w_m, ptrdiff_t w_r,
                     void *ws)
 {
-    const int hw = g->H * g->W, nch = ceil_div(hw, PIX_1X1);
+    const int hw = g->H * g->W, nch = ck__ceil_div(hw, PIX_1X1);
     const long items = (long)g->N * g->G * nch;
     const size_t wtile = (size_t)nm * nr; /* packed floats per group */
-    float *wp = (float *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
+    float *wp = (float *)ck_dconv_align64(ws);
     ck_dconv_pack_w_1x1(g, w, nm, nr, w_m, w_r, nr, 0, wp);
     #pragma omp parallel for schedule(static)
     for (long it = 0; it < items; it++) {
@@ -189,7 +184,7 @@ static void planar_run(const struct ck_dconv_geom *g, enum ck_conv_pass pass, co
     const struct planar_job j = {item, wp, bias, out, nm, nit, ocols, pl.cols, oplane, org};
     const long nimg = (long)g->N * g->G;
     const int nrb = ck_dconv_row_blocks((int)CK_MIN(nimg, MIN_WORK_ITEMS), orows);
-    const int rpb = ceil_div(orows, nrb);
+    const int rpb = ck__ceil_div(orows, nrb);
     if (nrb == 1 && nimg >= ck__max_threads()) {
         /* an image-group a work item: each thread pads its image's planes into its own slot
          * (the planes of image-group tid) just before reading them, so they are read from

@@ -36,7 +36,7 @@ size_t ck_dconv_take(size_t *off, size_t n)
 
 int ck_dconv_row_blocks(int items, int rows)
 {
-    return CK_MAX(1, CK_MIN(rows, (MIN_WORK_ITEMS + CK_MAX(items, 1) - 1) / CK_MAX(items, 1)));
+    return CK_MAX(1, CK_MIN(rows, ck__ceil_div(MIN_WORK_ITEMS, CK_MAX(items, 1))));
 }
 
 #ifdef CONVKIT_HAVE_AVX2
@@ -227,9 +227,9 @@ void ck_dconv_pack_w_bwd(const struct ck_dconv_geom *g, const float *w, float *w
 }
 
 /* Weights packed for ck_dconv_1x1__avx2: per group gi (source w + gi*Kg*Cg*T, element
- * (m, r) at m*w_m + (r / per)*w_rb + (r % per)*w_r; packed at wp + gi*nm*nr), row tiles as ck_dconv_1x1_rows lays
- * them out, the tile of rows m0..m0+rows-1 at m0*nr with its rows' weights for one r side
- * by side: [r][m - m0]. */
+ * (m, r) at m*w_m + (r / per)*w_rb + (r % per)*w_r; packed at wp + gi*nm*nr), row tiles
+ * as ck_dconv_1x1_rows lays them out, the tile of rows m0..m0+rows-1 at m0*nr with its
+ * rows' weights for one r side by side: [r][m - m0]. */
 void ck_dconv_pack_w_1x1(const struct ck_dconv_geom *g, const float *w, int nm, int nr,
                          ptrdiff_t w_m, ptrdiff_t w_r, int per, ptrdiff_t w_rb, float *wp)
 {

@@ -7,6 +7,7 @@
 #define CONVKIT_CONV_AVX2_LAYOUT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "convkit/conv.h"
 
@@ -57,6 +58,13 @@ struct ck_dconv_bufs {
     int *phase; /* backward-data: taps of phase ph are [phase[ph], phase[ph+1]) */
 };
 
+/* A workspace base rounded up to 64 bytes (the layouts ask for 64 bytes more than they
+ * use, so a misaligned base still fits). */
+static inline char *ck_dconv_align64(void *base)
+{
+    return (char *)(((uintptr_t)base + 63) & ~(uintptr_t)63);
+}
+
 /* Saturating workspace arithmetic (SIZE_MAX: does not fit): ck_dconv_size is a*b*c*d;
  * ck_dconv_take appends a 64-byte aligned region of n bytes at *off and returns its
  * offset. ck_dconv_row_blocks: blocks to split rows into so that there are at least
@@ -67,8 +75,9 @@ size_t ck_dconv_take(size_t *off, size_t n);
 int ck_dconv_row_blocks(int items, int rows);
 
 /* Paths with pixels in the vector lanes (conv_avx2_lanes.c, on ck_dconv_1x1__avx2): 1x1
- * stride-1 unpadded forward and backward-data on NCHW planes in place, and the forward of
- * stride-1 layers with fewer than 8 input channels a group on padded planes.
+ * stride-1 unpadded forward and backward-data on NCHW planes in place, and the forward
+ * and backward-data of stride-1 layers with fewer than 8 input channels a group on
+ * padded planes.
  * ck_dconv_lanes: whether the pass of g runs there; _workspace: its bytes (SIZE_MAX: too
  * large); _run: the pass, from in (x or dy) to out (y or dx), bias forward only. */
 int ck_dconv_lanes(const struct ck_dconv_geom *g, enum ck_conv_pass pass);

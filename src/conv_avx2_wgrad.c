@@ -12,11 +12,6 @@
 #ifdef CONVKIT_HAVE_AVX2
 #include "conv_avx2.h"
 
-static int ceil_div(int a, int b)
-{
-    return (a + b - 1) / b;
-}
-
 /* The NCHW source of copy unit u of image n: per group, its x units (ck_dconv_x_units
  * of them, none when planar) then its KB dy blocks. */
 static const char *unit_src(const struct ck_dconv_geom *g, const float *x, const float *dy,
@@ -176,7 +171,7 @@ static struct pf_walk pf_start(const struct ck_dconv_geom *g, const struct tilin
     for (int u = pw.u; u < u1; u++)
         if (!need || needs_unit(g, tl, nu, t0, t1, u, &bias))
             (void)unit_src(g, x, dy, n1, u, nu, &ub), total += ub;
-    const long ncalls = (long)ceil_div(g->P, tl->rows) * (t1 - t0);
+    const long ncalls = (long)ck__ceil_div(g->P, tl->rows) * (t1 - t0);
     if (ncalls > 0)
         pw.quota += 2 * total / (size_t)ncalls;
     if (total > WG_PREFETCH_MAX_BYTES) /* would push the current image out of L2 */
@@ -218,7 +213,7 @@ void ck_dconv_backward_weights(const struct ck_dconv_geom *g, const struct ck_dc
                                      g->xpix);
     }
     struct tiling tl = {.nkb_max = CK_MIN(WG_NKB, g->KB)};
-    tl.nkg = ceil_div(g->KB, tl.nkb_max);
+    tl.nkg = ck__ceil_div(g->KB, tl.nkb_max);
     tl.nit = (int)((g->items + WG_NIT - 1) / WG_NIT);
     tl.tiles = (long)g->G * tl.nkg * tl.nit;
     tl.rows = CK_MAX(1, CK_MIN(g->P, WG_TILE_PIXELS / g->Q));

@@ -36,11 +36,6 @@ enum {
     HDR_BYTES = 128,
 };
 
-static int cdiv(int a, int b)
-{
-    return (a + b - 1) / b;
-}
-
 static size_t round64(size_t bytes)
 {
     return (bytes + 63) / 64 * 64;
@@ -73,10 +68,11 @@ static void plan_init(struct ck_wino_plan *pl, const struct ck_conv_params *p,
         pl->Co = Kg, pl->Ho = P, pl->Wo = Q, pl->Cto = p->K;
         pl->pt = p->pad_top, pl->pl = p->pad_left;
     }
-    pl->TH = cdiv(pl->Ho, pl->m), pl->TW = cdiv(pl->Wo, pl->m);
+    pl->TH = ck__ceil_div(pl->Ho, pl->m), pl->TW = ck__ceil_div(pl->Wo, pl->m);
     pl->tiles = (size_t)pl->N * pl->TH * pl->TW;
     pl->Hb = pl->TH * pl->m + 2, pl->Wb = pl->TW * pl->m + 2;
-    pl->CB = cdiv(pl->Ci, L), pl->Cp = pl->CB * L, pl->KB = cdiv(pl->Co, L), pl->Kp = pl->KB * L;
+    pl->CB = ck__ceil_div(pl->Ci, L), pl->Cp = pl->CB * L;
+    pl->KB = ck__ceil_div(pl->Co, L), pl->Kp = pl->KB * L;
     const size_t per_tile = (size_t)pl->A2 * (pl->Cp + pl->Kp) * sizeof(float);
     const size_t xb = (size_t)pl->N * pl->CB * pl->Hb * pl->Wb * L * sizeof(float);
     if (pass == CK_PASS_BACKWARD_WEIGHTS) {
@@ -146,7 +142,7 @@ static void tile_pos(const struct ck_wino_plan *pl, size_t t, int *n, int *th, i
  * nr = min(16, Kp - k0): the product kernel's B panels. Zero outside Co x Ci. */
 static void filter_transform(const struct ck_wino_plan *pl, const float *w, float *U)
 {
-    const int npanel = cdiv(pl->Kp, NR), Cg = pl->pass == CK_PASS_FORWARD ? pl->Ci : pl->Co;
+    const int npanel = ck__ceil_div(pl->Kp, NR), Cg = pl->pass == CK_PASS_FORWARD ? pl->Ci : pl->Co;
     const int Kg = pl->pass == CK_PASS_FORWARD ? pl->Co : pl->Ci;
     const int flip = pl->pass == CK_PASS_BACKWARD_DATA;
     const size_t uplane = (size_t)pl->Kp * pl->Cp;
@@ -384,8 +380,9 @@ static double est_cost(const struct ck_conv_params *p, enum ck_wino_variant v)
     int P, Q;
     ck_conv_output_size(p, &P, &Q);
     const struct ck_wino_spec *s = ck_wino_spec_get(v);
-    const double tiles = (double)p->N * cdiv(P, s->m) * cdiv(Q, s->m);
-    const double cp = cdiv(p->C / p->groups, L) * L, kp = cdiv(p->K / p->groups, L) * L;
+    const double tiles = (double)p->N * ck__ceil_div(P, s->m) * ck__ceil_div(Q, s->m);
+    const double cp = ck__ceil_div(p->C / p->groups, L) * L;
+    const double kp = ck__ceil_div(p->K / p->groups, L) * L;
     /* a product costs one FMA lane; a transform output about a dozen lane operations */
     return tiles * p->groups * s->alpha * s->alpha * (cp * kp + 12.0 * (cp + kp));
 }

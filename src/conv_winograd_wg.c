@@ -13,11 +13,6 @@
 
 enum { L = CK_WINO_LANES, MR = CK_WINO_MR, NR = CK_WINO_NR };
 
-static int cdiv(int a, int b)
-{
-    return (a + b - 1) / b;
-}
-
 /* Blocks are ranges of R tile rows (row r = image r / TH, tile row r % TH), read as
  * "segments", one per image the range touches. Block buffers (layouts):
  *   x   [segment][cb][(rows*m + 2) x Wb][8]   the segment's rows with their 2-row halo
@@ -183,7 +178,7 @@ enum ck_status ck__wino_weights(const struct ck_wino_plan *pl, const float *x,
     float *Mdy = V + pl->A2 * pl->vs;
     float *dbp = db ? (float *)(base + pl->off_bias) : NULL;
     const size_t rows = (size_t)pl->N * pl->TH, R = (size_t)pl->Tb / pl->TW;
-    const int npan = cdiv(pl->Cp, NR);
+    const int npan = ck__ceil_div(pl->Cp, NR);
     for (int g = 0; g < pl->G; g++) {
         if (dbp)
             memset(dbp, 0, (size_t)pl->N * pl->Kp * sizeof(float));

@@ -14,6 +14,12 @@
 #define CK_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define CK_MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* ceil(a / b) for a >= 0, b > 0. */
+static inline int ck__ceil_div(int a, int b)
+{
+    return (a + b - 1) / b;
+}
+
 #if defined(__GNUC__)
 #define CK_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
