@@ -89,6 +89,9 @@ struct ck_dconv_1x1 {
     const ptrdiff_t *item; /* NULL: in place, reduction rows in_r apart */
     int nm, nr, npix;
     ptrdiff_t in_r, out_m;
+    const float *pf; /* optional (NULL): pf_rows rows of pf_len floats, pf_r apart, to */
+    int pf_rows, pf_len; /* prefetch into L2 during the call, spread evenly over its */
+    ptrdiff_t pf_r;      /* tiles (the next call's input); never changes results */
 };
 void ck_dconv_1x1__avx2(const struct ck_dconv_1x1 *job);
 

@@ -24,13 +24,13 @@
 /* One register tile: rows w..w+NM-1 of the packed weights (NM side by side per r) times
  * 8*NV pixels of the input rows x[r*x_r] (with ITEM: x[item[r]]; the last vector masked
  * if MASK), written to o[m*o_m]. With COPY, also stores every input vector it loads to
- * xt[r*16 + 8v]. With pf, prefetches the next pixel tile (16 floats on) of each input row. */
+ * xt[r*16 + 8v]. */
 struct tile_job {
     const float *x, *w, *bias;
     float *o, *xt;
     const ptrdiff_t *item;
     ptrdiff_t x_r, o_m;
-    int nr, pf;
+    int nr;
     __m256i mask;
 };
 
@@ -71,8 +71,6 @@ CK_INLINE void tile(const struct tile_job *t, const int NM, const int NV, const 
             if (COPY)
                 _mm256_store_ps(xt + r * 16 + 8 * v, xv[v]);
         }
-        if (t->pf)
-            _mm_prefetch((const char *)(x + 16), _MM_HINT_T0);
 #pragma GCC unroll 6
         for (int m = 0; m < NM; m++) {
             const __m256 wv = _mm256_broadcast_ss(w + m);
@@ -133,9 +131,29 @@ static inline int tile_kind(int n, __m256i *mask)
 
 enum { MAX_ROWS = 256 }; /* MAX_1X1_ROWS in conv_avx2_layout.h */
 
+/* Prefetch progress over a call's tiles: per lines a tile of the rows of a->pf, lpr
+ * lines a row. */
+struct pf_state {
+    size_t next, lines, per, lpr;
+    size_t col;      /* line of the current row */
+    const char *row; /* start of the current row */
+};
+
+CK_INLINE void pf_step(const struct ck_dconv_1x1 *a, struct pf_state *st)
+{
+    const size_t end = st->next + st->per < st->lines ? st->next + st->per : st->lines;
+    for (; st->next < end; st->next++) {
+        _mm_prefetch(st->row + 64 * st->col, _MM_HINT_T1);
+        if (++st->col == st->lpr)
+            st->col = 0, st->row += a->pf_r * (ptrdiff_t)sizeof(float);
+    }
+}
+
 /* Pixel tiles of 16; in each, row tiles as ck_dconv_1x1_rows lays them out. In place with
- * more than one row tile, the first copies the input (see the header), fetching the next
- * pixel tile's input into L1 as it goes. */
+ * more than one row tile, the first copies the input (see the header). Before each tile, a
+ * share of a->pf goes to L2: with the next call's input there, the copying tiles read L2,
+ * not memory (they took 15% of the time of mb64ic128ih16oc128kh1's forward, 3.2 times
+ * a tile that reads the copy; perf record, 2026-12-07). */
 void ck_dconv_1x1__avx2(const struct ck_dconv_1x1 *a)
 {
     float xt[MAX_ROWS * 16] __attribute__((aligned(32)));
@@ -146,6 +164,16 @@ void ck_dconv_1x1__avx2(const struct ck_dconv_1x1 *a)
                              .item = a->item, .x_r = a->in_r, .o_m = a->out_m, .nr = a->nr};
         for (; j0 + 32 <= a->npix; j0 += 32, t.x += 32, t.o += 32)
             wide_fns[a->item != NULL][a->nm - 1](&t);
+    }
+    struct pf_state st = {0, 0, 0, 1, 0, (const char *)a->pf};
+    if (a->pf && a->pf_rows > 0 && a->pf_len > 0) {
+        int ntile = 0; /* row tiles a pixel tile */
+        for (int m0 = 0; m0 < a->nm; m0 += ck_dconv_1x1_rows(a->nm, m0))
+            ntile++;
+        const size_t tiles = (size_t)ntile * (size_t)((a->npix - j0 + 15) / 16);
+        st.lpr = ((size_t)a->pf_len * sizeof(float) + 63) / 64;
+        st.lines = st.lpr * (size_t)a->pf_rows;
+        st.per = tiles ? (st.lines + tiles - 1) / tiles : st.lines;
     }
     for (; j0 < a->npix; j0 += 16) {
         struct tile_job t = {.xt = xt, .o_m = a->out_m, .nr = a->nr, .item = a->item};
@@ -158,7 +186,7 @@ void ck_dconv_1x1__avx2(const struct ck_dconv_1x1 *a)
             t.w = a->w + (ptrdiff_t)m0 * a->nr;
             t.bias = a->bias ? a->bias + m0 : NULL;
             t.o = a->out + m0 * a->out_m + j0;
-            t.pf = !a->item && m0 == 0 && j0 + 16 < a->npix;
+            pf_step(a, &st);
             tile_fns[a->item ? 2 : copy && m0 == 0][kind][rows - 1](&t);
         }
     }

@@ -100,7 +100,8 @@ size_t ck_dconv_lanes_workspace(const struct ck_dconv_geom *g, enum ck_conv_pass
 
 /* out (N,G*nm,H,W) from in (N,G*nr,H,W) with ck_dconv_1x1__avx2; group gi's weights at
  * w + gi*Kg*Cg with strides w_m, w_r, packed into the workspace ws first. Work items are
- * (image-group, PIX_1X1 pixels). */
+ * (image-group, PIX_1X1 pixels), a contiguous range of them a thread; each call
+ * prefetches the input of the thread's next item into L2. */
 static void run_1x1(const struct ck_dconv_geom *g, const float *in, const float *w,
                     const float *bias, float *out, int nm, int nr, ptrdiff_t w_m, ptrdiff_t w_r,
                     void *ws)
@@ -110,18 +111,25 @@ static void run_1x1(const struct ck_dconv_geom *g, const float *in, const float 
     const size_t wtile = (size_t)nm * nr; /* packed floats per group */
     float *wp = (float *)ck_dconv_align64(ws);
     ck_dconv_pack_w_1x1(g, w, nm, nr, w_m, w_r, nr, 0, wp);
-    #pragma omp parallel for schedule(static)
-    for (long it = 0; it < items; it++) {
-        const long ng = it / nch;
-        const int gi = (int)(ng % g->G), j0 = (int)(it % nch) * PIX_1X1;
-        const struct ck_dconv_1x1 job = {
-            .in = in + (size_t)ng * nr * hw + j0, .w = wp + gi * wtile,
-            .bias = bias ? bias + (size_t)gi * nm : NULL,
-            .out = out + (size_t)ng * nm * hw + j0,
-            .nm = nm, .nr = nr, .npix = CK_MIN(PIX_1X1, hw - j0),
-            .in_r = hw, .out_m = hw,
-        };
-        ck_dconv_1x1__avx2(&job);
+    #pragma omp parallel
+    {
+        const int tid = ck__thread_num(), nth = ck__num_threads();
+        const long it0 = items * tid / nth, it1 = items * (tid + 1) / nth;
+        for (long it = it0; it < it1; it++) {
+            const long ng = it / nch, nng = (it + 1) / nch;
+            const int gi = (int)(ng % g->G), j0 = (int)(it % nch) * PIX_1X1;
+            const int nj0 = (int)((it + 1) % nch) * PIX_1X1;
+            const struct ck_dconv_1x1 job = {
+                .in = in + (size_t)ng * nr * hw + j0, .w = wp + gi * wtile,
+                .bias = bias ? bias + (size_t)gi * nm : NULL,
+                .out = out + (size_t)ng * nm * hw + j0,
+                .nm = nm, .nr = nr, .npix = CK_MIN(PIX_1X1, hw - j0),
+                .in_r = hw, .out_m = hw,
+                .pf = it + 1 < it1 ? in + (size_t)nng * nr * hw + nj0 : NULL,
+                .pf_rows = nr, .pf_len = CK_MIN(PIX_1X1, hw - nj0), .pf_r = hw,
+            };
+            ck_dconv_1x1__avx2(&job);
+        }
     }
 }
 
