@@ -26,4 +26,32 @@ static inline __attribute__((always_inline)) void ck_avx2_transpose8x8(__m256 r[
     }
 }
 
+/* A prefetch into L2 spread over a kernel call's tiles: lines 0..lines-1 of a region of
+ * segments of lps 64-byte lines each, stride bytes apart (one segment: lps = lines), per
+ * lines at each step. */
+struct ck_avx2_pf {
+    const char *seg; /* the segment of the next line */
+    size_t next, lines, per, lps, col;
+    ptrdiff_t stride;
+};
+
+static inline void ck_avx2_pf_init(struct ck_avx2_pf *p, const void *base, size_t lps,
+                                   size_t nseg, ptrdiff_t stride, size_t steps)
+{
+    p->seg = (const char *)base, p->next = 0, p->col = 0, p->stride = stride;
+    p->lps = lps > 0 ? lps : 1;
+    p->lines = base ? lps * nseg : 0;
+    p->per = steps > 0 ? (p->lines + steps - 1) / steps : p->lines;
+}
+
+static inline __attribute__((always_inline)) void ck_avx2_pf_step(struct ck_avx2_pf *p)
+{
+    const size_t end = p->next + p->per < p->lines ? p->next + p->per : p->lines;
+    for (; p->next < end; p->next++) {
+        _mm_prefetch(p->seg + 64 * p->col, _MM_HINT_T1);
+        if (++p->col == p->lps)
+            p->col = 0, p->seg += p->stride;
+    }
+}
+
 #endif

@@ -5,9 +5,10 @@
  * tap) and writing NCHW output rows; contract in conv_avx2.h (struct ck_dconv_1x1).
  *
  * Pixels are in the lanes: a register tile is up to 6 rows x 2 vectors of 8 pixels
- * (12 FMA accumulators), or 1-3 rows x 4 vectors when there are no more rows; per reduction row 2 loads of the input row and one broadcast
- * weight per row (side by side in the packed weights) feed 12 FMAs, like a GEMM
- * micro-kernel on a packed A and an unpacked B. The last vector of a row may be partial
+ * (12 FMA accumulators), or 1-3 rows x 4 vectors when there are no more rows; per
+ * reduction row 2 loads of the input row and one broadcast weight per row (side by side
+ * in the packed weights) feed 12 FMAs, like a GEMM micro-kernel on a packed A and an
+ * unpacked B. The last vector of a row may be partial
  * (masked loads and stores). In place, the first row tile of each 16-pixel tile also
  * copies the input it loads next to each other (16 floats a row), and the other row tiles
  * read that copy: planes of 2^k floats put a tile's rows in a few L1 sets, and other rows
@@ -16,6 +17,8 @@
  * activations, no weight packing, no threading here.
  */
 #include <immintrin.h>
+
+#include "avx2_util.h"
 
 #include "conv_avx2.h"
 
@@ -131,24 +134,6 @@ static inline int tile_kind(int n, __m256i *mask)
 
 enum { MAX_ROWS = 256 }; /* MAX_1X1_ROWS in conv_avx2_layout.h */
 
-/* Prefetch progress over a call's tiles: per lines a tile of the rows of a->pf, lpr
- * lines a row. */
-struct pf_state {
-    size_t next, lines, per, lpr;
-    size_t col;      /* line of the current row */
-    const char *row; /* start of the current row */
-};
-
-CK_INLINE void pf_step(const struct ck_dconv_1x1 *a, struct pf_state *st)
-{
-    const size_t end = st->next + st->per < st->lines ? st->next + st->per : st->lines;
-    for (; st->next < end; st->next++) {
-        _mm_prefetch(st->row + 64 * st->col, _MM_HINT_T1);
-        if (++st->col == st->lpr)
-            st->col = 0, st->row += a->pf_r * (ptrdiff_t)sizeof(float);
-    }
-}
-
 /* Pixel tiles of 16; in each, row tiles as ck_dconv_1x1_rows lays them out. In place with
  * more than one row tile, the first copies the input (see the header). Before each tile, a
  * share of a->pf goes to L2: with the next call's input there, the copying tiles read L2,
@@ -165,16 +150,14 @@ void ck_dconv_1x1__avx2(const struct ck_dconv_1x1 *a)
         for (; j0 + 32 <= a->npix; j0 += 32, t.x += 32, t.o += 32)
             wide_fns[a->item != NULL][a->nm - 1](&t);
     }
-    struct pf_state st = {0, 0, 0, 1, 0, (const char *)a->pf};
-    if (a->pf && a->pf_rows > 0 && a->pf_len > 0) {
-        int ntile = 0; /* row tiles a pixel tile */
-        for (int m0 = 0; m0 < a->nm; m0 += ck_dconv_1x1_rows(a->nm, m0))
-            ntile++;
-        const size_t tiles = (size_t)ntile * (size_t)((a->npix - j0 + 15) / 16);
-        st.lpr = ((size_t)a->pf_len * sizeof(float) + 63) / 64;
-        st.lines = st.lpr * (size_t)a->pf_rows;
-        st.per = tiles ? (st.lines + tiles - 1) / tiles : st.lines;
-    }
+    struct ck_avx2_pf pf; /* a->pf's rows, spread over the tiles below */
+    int ntile = 0; /* row tiles a pixel tile */
+    for (int m0 = 0; m0 < a->nm && a->pf; m0 += ck_dconv_1x1_rows(a->nm, m0))
+        ntile++;
+    const size_t len = a->pf_len > 0 ? (size_t)a->pf_len : 0;
+    ck_avx2_pf_init(&pf, a->pf, (len * sizeof(float) + 63) / 64,
+                    a->pf_rows > 0 ? (size_t)a->pf_rows : 0, a->pf_r * (ptrdiff_t)sizeof(float),
+                    (size_t)ntile * (size_t)((a->npix - j0 + 15) / 16));
     for (; j0 < a->npix; j0 += 16) {
         struct tile_job t = {.xt = xt, .o_m = a->out_m, .nr = a->nr, .item = a->item};
         const int kind = tile_kind(a->npix - j0 < 16 ? a->npix - j0 : 16, &t.mask);
@@ -186,7 +169,7 @@ void ck_dconv_1x1__avx2(const struct ck_dconv_1x1 *a)
             t.w = a->w + (ptrdiff_t)m0 * a->nr;
             t.bias = a->bias ? a->bias + m0 : NULL;
             t.o = a->out + m0 * a->out_m + j0;
-            pf_step(a, &st);
+            ck_avx2_pf_step(&pf);
             tile_fns[a->item ? 2 : copy && m0 == 0][kind][rows - 1](&t);
         }
     }

@@ -16,6 +16,8 @@
  */
 #include <immintrin.h>
 
+#include "avx2_util.h"
+
 #include "conv_avx2.h"
 
 #define CK_INLINE static inline __attribute__((always_inline))
@@ -175,20 +177,15 @@ CK_INLINE void row_tile(const struct ck_dconv_row *a, const struct steps *st, co
             _mm256_storeu_ps(dst + ob * a->dst_ob + dof[j], acc[ob][j]);
 }
 
-/* Prefetch progress over a call's tiles: per[r] of lines[r] lines of pf[r] a tile. */
+/* Prefetch progress over a call's tiles: a share of each of the job's two regions a tile. */
 struct pf_state {
-    const char *p[2];
-    size_t next[2], per[2], lines[2];
+    struct ck_avx2_pf r[2];
 };
 
 CK_INLINE void pf_step(struct pf_state *st)
 {
-    for (int r = 0; r < 2; r++) {
-        const size_t end = st->next[r] + st->per[r] < st->lines[r] ? st->next[r] + st->per[r]
-                                                                    : st->lines[r];
-        for (; st->next[r] < end; st->next[r]++)
-            _mm_prefetch(st->p[r] + 64 * st->next[r], _MM_HINT_T1);
-    }
+    ck_avx2_pf_step(&st->r[0]);
+    ck_avx2_pf_step(&st->r[1]);
 }
 
 /* ntile straight full-width tiles (UR pixels each) one after the other along a row, in
@@ -293,11 +290,9 @@ static void row_call(const struct ck_dconv_row *a, const struct steps *sp)
     const ptrdiff_t sjump = a->src_row - npix * a->src_pix;
     const ptrdiff_t djump = a->dst_row - npix * a->dst_pix;
     const long total = (long)a->nrow * npix, ntile = (total + ur - 1) / ur;
-    struct pf_state st = {{a->pf[0], a->pf[1]}, {0, 0}, {0, 0}, {0, 0}};
-    for (int r = 0; r < 2; r++) {
-        st.lines[r] = a->pf[r] ? (a->pf_bytes[r] + 63) / 64 : 0;
-        st.per[r] = ntile > 0 ? (st.lines[r] + (size_t)ntile - 1) / (size_t)ntile : 0;
-    }
+    struct pf_state st;
+    for (int r = 0; r < 2; r++) /* one segment of the job's bytes */
+        ck_avx2_pf_init(&st.r[r], a->pf[r], (a->pf_bytes[r] + 63) / 64, 1, 0, (size_t)ntile);
     int i = 0, j = 0; /* row and pixel of the next tile */
     for (long done = 0; done < total;) {
         const float *s = a->src + i * a->src_row + j * a->src_pix;
