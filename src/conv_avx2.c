@@ -52,6 +52,19 @@ static void geom_init(struct ck_dconv_geom *g, const struct ck_conv_params *p,
     g->xch = g->flat || g->planar ? (size_t)g->Hp * g->Wp : 1;
     g->xblk = (size_t)g->Hp * g->Wp * (size_t)g->RL;
     g->items = (size_t)g->XB * g->T * g->RL;
+    /* backward-weights sums the images in wg_chunks chunks, each into its own partial dw,
+     * so threads can split the images (each copying only its own x and dy) rather than the
+     * weights (each copying all of x). Each partial past the first costs its dw twice in
+     * memory traffic (written, then added), so there are only as many as the copies of
+     * all images outweigh WG_CHUNK_COST times. Fixed by the problem, not the thread count. */
+    const double dwb = (double)g->G * g->KB * g->items * 8 * sizeof(float);
+    const double copies = (double)g->N * g->G * sizeof(float) *
+                          ((g->planar ? 0.0 : (double)g->XB * g->xblk) +
+                           (double)g->KB * g->P * g->Q * 8);
+    g->wg_chunks = 1; /* a power of two: even thread counts then split no chunk */
+    while (2 * g->wg_chunks <= CK_MIN(g->N, WG_CHUNKS_MAX) &&
+           (2 * g->wg_chunks - 1) * dwb * WG_CHUNK_COST <= copies)
+        g->wg_chunks *= 2;
     g->dpt = ck__ceil_div((g->R - 1) * g->dh, g->sh);
     g->dpl = ck__ceil_div((g->S - 1) * g->dw, g->sw);
     g->Pp = g->dpt + CK_MAX(g->P, (g->H - 1 + g->pt) / g->sh + 1);
@@ -67,7 +80,7 @@ static size_t carve(const struct ck_dconv_geom *g, enum ck_conv_pass pass, void 
 {
     const size_t f = sizeof(float), nx = (size_t)g->N * g->G;
     size_t x = 0, dy = 0, w = 0, out = 0, bias = 0, ts = 0, tw = 0, item = 0, ph = 0, bs = 0;
-    size_t pix = 0;
+    size_t pix = 0, wpart = 0;
     size_t off = 0;
     const size_t pq = (size_t)g->P * g->Q, pi = sizeof(ptrdiff_t);
     if (pass == CK_PASS_FORWARD || pass == CK_PASS_BACKWARD_WEIGHTS) {
@@ -93,6 +106,8 @@ static size_t carve(const struct ck_dconv_geom *g, enum ck_conv_pass pass, void 
         item = ck_dconv_take(&off, ck_dconv_size(g->items, pi, 1, 1));
         pix = ck_dconv_take(&off, ck_dconv_size(CK_MAX(WG_TILE_PIXELS, g->Q), pi, 1, 1));
         bs = ck_dconv_take(&off, ck_dconv_size(nx, g->KB, 32, sizeof(double)));
+        wpart = ck_dconv_take(&off, ck_dconv_size((size_t)g->wg_chunks - 1, (size_t)g->G * g->KB,
+                                                  g->items, 8 * f));
     }
     if (off == SIZE_MAX || off > SIZE_MAX - 64)
         return SIZE_MAX;
@@ -112,7 +127,7 @@ static size_t carve(const struct ck_dconv_geom *g, enum ck_conv_pass pass, void 
         else
             b->dy = (float *)(a + dy), b->item = (ptrdiff_t *)(a + item),
             b->pix = (ptrdiff_t *)(a + pix),
-            b->bsum = (double *)(a + bs);
+            b->bsum = (double *)(a + bs), b->wpart = (float *)(a + wpart);
     }
     return off + 64;
 }

@@ -30,6 +30,9 @@ enum {
     MAX_1X1_ROWS = 256,   /* most input or output channels (else blocked copies) */
     WG_SLOT_MIN_MACS = 2000000, /* weight gradient: least work of a batch of images copied
                                  * together (one barrier a batch) */
+    WG_CHUNKS_MAX = 2,    /* weight gradient: most image chunks with their own partial */
+                          /* sums (4 ran 1-2% slower at 1 thread, no faster at 2) */
+    WG_CHUNK_COST = 16,   /* each partial's traffic at most 1/16 of the x and dy copies' */
 };
 
 /* Everything derived from one problem. Blocked tensors are [..][blocks][rows][cols][8]. */
@@ -41,6 +44,7 @@ struct ck_dconv_geom {
     int flat;       /* x kept as padded planes: few input channels (first layer) */
     int planar;     /* backward-weights reads x in place as NCHW planes: no padding, Cg % 8 == 0 */
     int wg_batch, wg_slots; /* backward-weights: images copied at a time, copies held */
+    int wg_chunks;  /* backward-weights: image chunks, each summed into its own partial dw */
     int XB, RL;     /* x blocks per group, channels per block: (CB, 8) or (1, Cg) */
     int fnob, bnob; /* blocks per register tile group: forward (of KB), backward-data (of CB) */
     int Hp, Wp;     /* x with the convolution padding materialised */
@@ -55,6 +59,7 @@ struct ck_dconv_bufs {
     ptrdiff_t *tap_src, *tap_w, *item;
     ptrdiff_t *pix; /* backward-weights: x offset of each pixel of a tile (row-major) */
     double *bsum; /* backward-weights: per dy block, [4][8] partial bias-gradient sums */
+    float *wpart; /* backward-weights: partial dw of image chunks 1..wg_chunks-1 */
     int *phase; /* backward-data: taps of phase ph are [phase[ph], phase[ph+1]) */
 };
 

@@ -116,12 +116,13 @@ struct pf_walk {
     size_t ub;       /* and its bytes */
 };
 
-/* Tiles [t0, t1) of image n: dsl and xim are that image's dy and x copies (x read in place
- * when planar); pw feeds the prefetch of the next image (n1). */
+/* Tiles [t0, t1) of one image into the partial dw dwb (first: the image is its chunk's
+ * first, so the tiles start from zero): dsl and xim are that image's dy and x copies (x
+ * read in place when planar); pw feeds the prefetch of the next image (n1). */
 static void image_tiles(const struct ck_dconv_geom *g, const struct ck_dconv_bufs *b,
-                        const struct tiling *tl, const float *dsl, const float *xim, int n,
-                        long t0, long t1, const float *x, const float *dy, int nu, int n1,
-                        struct pf_walk *pw)
+                        const struct tiling *tl, const float *dsl, const float *xim,
+                        float *dwb, int first, long t0, long t1, const float *x,
+                        const float *dy, int nu, int n1, struct pf_walk *pw)
 {
     const size_t pq8 = (size_t)g->P * g->Q * 8, ximg = (size_t)g->XB * g->xblk;
     for (int p0 = 0; p0 < g->P; p0 += tl->rows) {
@@ -132,12 +133,12 @@ static void image_tiles(const struct ck_dconv_geom *g, const struct ck_dconv_buf
             struct ck_dconv_wgrad job = {
                 .dy = dsl + ((size_t)gi * g->KB + kb0) * pq8 + (size_t)p0 * g->Q * 8,
                 .src = xim + gi * ximg + (size_t)p0 * g->sh * g->Wp * g->xpix,
-                .dw = b->w + ((size_t)gi * g->KB + kb0) * g->items * 8 + (size_t)i0 * 8,
+                .dw = dwb + ((size_t)gi * g->KB + kb0) * g->items * 8 + (size_t)i0 * 8,
                 .item = b->item + i0, .pix = b->pix,
                 .nkb = CK_MIN(tl->nkb_max, g->KB - kb0),
                 .nitem = (int)CK_MIN((size_t)WG_NIT, g->items - i0),
                 .npix = CK_MIN(tl->rows, g->P - p0) * g->Q,
-                .accumulate = n > 0 || p0 > 0,
+                .accumulate = !first || p0 > 0,
                 .dy_kb = (ptrdiff_t)pq8, .dw_kb = (ptrdiff_t)(g->items * 8),
             };
             if (!pw->src && pw->u < pw->u1) { /* the next unit to prefetch, once a unit */
@@ -196,12 +197,52 @@ static void copy_unit(const struct ck_dconv_geom *g, const struct ck_dconv_bufs 
                            with_bias ? b->bsum + ((size_t)ng * g->KB + kb) * 32 : NULL);
 }
 
-/* The blocked gradient dwb is cut into tiles; each thread owns a fixed contiguous range
- * of tiles and sums every tile over (n, p, q) in that order, so dw is bit-identical for
- * any thread count. With no more threads than copy slots, each thread copies (into its
- * own slot) just the units its tiles read, image by image, with no barrier: x may be
- * copied by several threads, but nothing crosses cores. Otherwise all threads copy
- * batches of images into two alternating halves of the slots, one barrier a batch. */
+/* The first image of chunk c of the wg_chunks (c == wg_chunks: N), and chunk c's partial dw. */
+static int chunk_first(const struct ck_dconv_geom *g, int c)
+{
+    return (int)((long)g->N * c / g->wg_chunks);
+}
+
+static float *chunk_dw(const struct ck_dconv_geom *g, const struct ck_dconv_bufs *b, int c)
+{
+    return c == 0 ? b->w : b->wpart + (size_t)(c - 1) * g->G * g->KB * g->items * 8;
+}
+
+/* Tiles [t0, t1) of chunk c, by a thread with its own copy slot (xsl, dsl): image by
+ * image, it copies the units its tiles read (no barrier), and fetches those of the next
+ * image during this one's kernel calls. */
+static void chunk_tiles(const struct ck_dconv_geom *g, const struct ck_dconv_bufs *b,
+                        const struct tiling *tl, const float *x, const float *dy, float *db,
+                        int c, long t0, long t1, float *xsl, float *dsl)
+{
+    const size_t ximg = (size_t)g->XB * g->xblk;
+    const int nu = g->planar ? 0 : ck_dconv_x_units(g), per = nu + g->KB;
+    const long per_g = (long)tl->nit * tl->nkg;
+    const int u0 = (int)(t0 / per_g) * per, u1 = (int)((t1 - 1) / per_g + 1) * per;
+    const int n0 = chunk_first(g, c), n1 = chunk_first(g, c + 1);
+    for (int n = n0; n < n1; n++) {
+        int bias;
+        for (int u = u0; u < u1; u++)
+            if (needs_unit(g, tl, nu, t0, t1, u, &bias))
+                copy_unit(g, b, x, dy, n, u, nu, xsl, dsl, bias && db);
+        const int next = n + 1 < n1 ? n + 1 : g->N; /* (the next chunk's tiles differ) */
+        struct pf_walk pw = pf_start(g, tl, x, dy, nu, next, u0, u1, 1, t0, t1);
+        const float *xim = g->planar ? x + (size_t)n * g->G * ximg : xsl;
+        image_tiles(g, b, tl, dsl, xim, chunk_dw(g, b, c), n == n0, t0, t1, x, dy, nu, next,
+                    &pw);
+    }
+}
+
+/* The blocked gradient dwb is cut into tiles, and the images into g->wg_chunks chunks; every
+ * tile of every chunk is summed over that chunk's (n, p, q) in that order into the chunk's
+ * partial dw, and dw is the partials added in chunk order, so dw is bit-identical for any
+ * thread count. With no more threads than copy slots, each thread owns a fixed share of
+ * the (image, tile) pairs, as whole tiles of one or more chunks, and copies (into its own
+ * slot) just the units its tiles read, image by image, with no barrier: threads on
+ * different chunks copy nothing twice; within a chunk x may be copied by several threads,
+ * but nothing crosses cores. Otherwise all threads copy batches of images into two
+ * alternating halves of the slots, one barrier a batch, and each computes its range of
+ * tiles of every image. */
 void ck_dconv_backward_weights(const struct ck_dconv_geom *g, const struct ck_dconv_bufs *b,
                                const float *x, const float *dy, float *dw, float *db)
 {
@@ -224,28 +265,31 @@ void ck_dconv_backward_weights(const struct ck_dconv_geom *g, const struct ck_dc
                 (size_t)g->XB * g->xblk > (size_t)g->KB * g->P * g->Q * 8;
     const size_t pq8 = (size_t)g->P * g->Q * 8, ximg = (size_t)g->XB * g->xblk;
     const int nu = g->planar ? 0 : ck_dconv_x_units(g), per = nu + g->KB;
-    const int nslot = g->wg_slots, batch = g->wg_batch;
+    const int nslot = g->wg_slots, batch = g->wg_batch, nchunk = g->wg_chunks;
     #pragma omp parallel
     {
         const int tid = ck__thread_num(), nth = ck__num_threads();
-        const long t0 = tl.tiles * tid / nth, t1 = tl.tiles * (tid + 1) / nth;
         if (nth <= nslot) { /* private copies: slot tid */
             float *xsl = b->x + (size_t)tid * g->G * ximg;
             float *dsl = b->dy + (size_t)tid * g->G * g->KB * pq8;
-            const int u0 = t0 < t1 ? (int)(t0 / ((long)tl.nit * tl.nkg)) * per : 0;
-            const int u1 = t0 < t1 ? (int)((t1 - 1) / ((long)tl.nit * tl.nkg) + 1) * per : 0;
-            for (int n = 0; n < g->N; n++) {
-                int bias;
-                for (int u = u0; u < u1; u++)
-                    if (needs_unit(g, &tl, nu, t0, t1, u, &bias))
-                        copy_unit(g, b, x, dy, n, u, nu, xsl, dsl, bias && db);
-                struct pf_walk pw = pf_start(g, &tl, x, dy, nu, n + 1, u0, u1, 1, t0, t1);
-                const float *xim = g->planar ? x + (size_t)n * g->G * ximg : xsl;
-                image_tiles(g, b, &tl, dsl, xim, n, t0, t1, x, dy, nu, n + 1, &pw);
+            /* the thread's share of the N*tiles (image, tile) pairs, in chunk order: in a
+             * chunk of m images, pair v (from the chunk's start) belongs to tile v / m */
+            const long all = (long)g->N * tl.tiles;
+            const long v0 = all * tid / nth, v1 = all * (tid + 1) / nth;
+            for (int c = 0; c < nchunk; c++) {
+                const long m = chunk_first(g, c + 1) - chunk_first(g, c);
+                const long at = chunk_first(g, c) * tl.tiles;
+                const long t0 = CK_MIN(CK_MAX(v0 - at, 0) / m, tl.tiles);
+                const long t1 = CK_MIN(CK_MAX(v1 - at, 0) / m, tl.tiles);
+                if (t0 < t1)
+                    chunk_tiles(g, b, &tl, x, dy, db, c, t0, t1, xsl, dsl);
             }
         } else {
+            const long t0 = tl.tiles * tid / nth, t1 = tl.tiles * (tid + 1) / nth;
             const int u0 = g->G * per * tid / nth, u1 = g->G * per * (tid + 1) / nth;
-            for (int n = 0; n < g->N; n++) {
+            for (int n = 0, c = 0; n < g->N; n++) {
+                while (chunk_first(g, c + 1) <= n)
+                    c++;
                 /* image n is in slot n % nslot. All threads copy a batch of images n ..
                  * n + batch - 1 into one half of the slots; the barrier that ends the copy
                  * also ends every thread's use of that half for the batch before last. */
@@ -265,8 +309,21 @@ void ck_dconv_backward_weights(const struct ck_dconv_geom *g, const struct ck_dc
                 struct pf_walk pw = pf_start(g, &tl, x, dy, nu, batch == 1 ? n + 1 : g->N, u0,
                                              u1, 0, t0, t1);
                 const float *xim = g->planar ? x + (size_t)n * g->G * ximg : xsl;
-                image_tiles(g, b, &tl, dsl, xim, n, t0, t1, x, dy, nu, n + 1, &pw);
+                if (t0 < t1)
+                    image_tiles(g, b, &tl, dsl, xim, chunk_dw(g, b, c),
+                                n == chunk_first(g, c), t0, t1, x, dy, nu, n + 1, &pw);
             }
+        }
+    }
+    /* dwb: the chunks' partials added in chunk order (chunk 0's is dwb itself) */
+    const long ndw = (long)g->G * g->KB * (long)g->items * 8;
+    if (nchunk > 1) {
+        #pragma omp parallel for schedule(static)
+        for (long i = 0; i < ndw; i++) {
+            float sum = b->w[i];
+            for (int c = 1; c < nchunk; c++)
+                sum += chunk_dw(g, b, c)[i];
+            b->w[i] = sum;
         }
     }
     /* dw (K,Cg,R,S) from dwb, dropping the channel padding */

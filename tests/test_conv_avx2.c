@@ -4,7 +4,7 @@
  * layer shapes the avx2 kernels are tuned for (channel counts 32..256, 3x3/5x5/1x1,
  * stride 2, the 3-channel first layer; batch cut to 1-2 to stay fast) plus channel
  * counts that are not multiples of 8, dilation and groups, in all three passes. Also:
- * 1, 2 and 3 OpenMP threads give bit-identical results, and the refusals carry reasons.
+ * 1, 2, 3 and 4 OpenMP threads give bit-identical results, and the refusals carry reasons.
  * The reference is naive (fp64 accumulation) rounded to float; tolerance 1e-4 of the
  * output magnitude. Nothing here measures time.
  */
@@ -115,7 +115,7 @@ static enum ck_status run(struct problem *t, const struct ck_conv_backend *be,
     t->ws_size = need;
     cr_assert(need == 0 || t->ws, "workspace of %zu bytes", need);
     if (t->ws)
-        memset(t->ws, 0xA5, need);
+        memset(t->ws, 0xFF, need);
     ckt_fill_nan(t->out, out_numel(t, pass));
     ckt_fill_nan(t->db, (size_t)t->p.K);
     switch (pass) {
@@ -190,6 +190,10 @@ Test(conv_avx2, results_do_not_depend_on_the_thread_count)
         /* stride 2, x copy larger than dy: backward-weights splits the items over threads
          * that copy their own x blocks (thread ranges across k-block groups, groups) */
         "mb4ic24ih13oc24kh3sh2ph1", "g2mb4ic32ih13oc32kh3sh2ph1",
+        /* backward-weights sums two image chunks into partials: 6 + 7 images (at 3
+         * threads one owns tiles of both chunks; private copies), 1 + 2 images of 100x100
+         * (private copies at 2 threads, shared ones at 3 and 4) */
+        "mb13ic8ih12oc8kh3ph1", "mb3ic3ih100oc8kh3ph1",
     };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         for (int pass = 0; pass < CK_PASS_COUNT; pass++) {
@@ -198,7 +202,7 @@ Test(conv_avx2, results_do_not_depend_on_the_thread_count)
             const size_t n = out_numel(&t, (enum ck_conv_pass)pass);
             float *first = malloc(n * sizeof(float)), *first_db = malloc(t.p.K * sizeof(float));
             cr_assert(first && first_db);
-            for (int threads = 1; threads <= 3; threads++) {
+            for (int threads = 1; threads <= 4; threads++) {
                 omp_set_num_threads(threads);
                 cr_assert_eq(run(&t, be, (enum ck_conv_pass)pass), CK_OK);
                 if (threads == 1) {

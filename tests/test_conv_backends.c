@@ -4,7 +4,7 @@
  * Backends are taken from the registry (ck_backend_count/get), so a new backend is covered
  * without touching this file. Also: 1 vs 2 OpenMP threads give bit-identical outputs, a
  * too-small workspace is refused, and invalid problems are rejected by every entry point.
- * Outputs are NaN-filled and workspaces 0xA5-filled before each call; guards after both
+ * Outputs are NaN-filled and workspaces 0xFF-filled (NaN) before each call; guards after both
  * catch writes past the end. Nothing here measures time.
  */
 #include <criterion/criterion.h>
@@ -143,7 +143,7 @@ static int guard_ok(const float *a, size_t n)
     return 1;
 }
 
-/* (Re)allocate and 0xA5-fill the workspace for pass; returns its size. */
+/* (Re)allocate and 0xFF-fill (NaN as floats) the workspace for pass; returns its size. */
 static size_t prep_ws(struct bufs *b, const struct ck_conv_backend *be,
                       const struct ck_conv_params *p, enum ck_conv_pass pass)
 {
@@ -153,7 +153,7 @@ static size_t prep_ws(struct bufs *b, const struct ck_conv_backend *be,
     if (b->ws_size > 0) {
         b->ws = ck_aligned_alloc(b->ws_size + GUARD * sizeof(float));
         cr_assert_not_null(b->ws, "workspace of %zu bytes", b->ws_size);
-        memset(b->ws, 0xA5, b->ws_size + GUARD * sizeof(float));
+        memset(b->ws, 0xFF, b->ws_size + GUARD * sizeof(float));
     }
     return b->ws_size;
 }
@@ -161,7 +161,7 @@ static size_t prep_ws(struct bufs *b, const struct ck_conv_backend *be,
 static int ws_guard_ok(const struct bufs *b)
 {
     for (size_t i = 0; b->ws && i < GUARD * sizeof(float); i++)
-        if (b->ws[b->ws_size + i] != 0xA5)
+        if (b->ws[b->ws_size + i] != 0xFF)
             return 0;
     return 1;
 }
