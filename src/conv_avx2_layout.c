@@ -193,14 +193,19 @@ void ck_dconv_pack_w_fwd(const struct ck_dconv_geom *g, const float *w, float *w
         float *d = wf + ((size_t)gi * g->KB + kb0) * g->items * 8 + (size_t)(kb - kb0) * 8;
         const int nk = CK_MIN(8, g->Kg - kb * 8); /* k lanes nk..7 stay zero */
         const float *wk = w + ((size_t)gi * g->Kg + kb * 8) * g->Cg * g->T;
+        const size_t kstride = (size_t)g->Cg * g->T;
         /* items in order (xb, t, ci); flat: one block of RL = Cg channels */
         for (int xb = 0; xb < g->XB; xb++)
             for (int t = 0; t < g->T; t++)
                 for (int ci = 0; ci < g->RL; ci++, d += nob * 8) {
                     const int c = xb * 8 + ci;
-                    for (int kl = 0; kl < 8; kl++)
-                        d[kl] = kl < nk && c < g->Cg ? wk[((size_t)kl * g->Cg + c) * g->T + t]
-                                                     : 0.0f;
+                    const size_t at = (size_t)c * g->T + t;
+                    if (nk == 8 && c < g->Cg) /* (no padding: the common case, branch-free) */
+                        for (int kl = 0; kl < 8; kl++)
+                            d[kl] = wk[at + kl * kstride];
+                    else
+                        for (int kl = 0; kl < 8; kl++)
+                            d[kl] = kl < nk && c < g->Cg ? wk[at + kl * kstride] : 0.0f;
                 }
     }
 }
@@ -215,14 +220,19 @@ void ck_dconv_pack_w_bwd(const struct ck_dconv_geom *g, const float *w, float *w
         const int gi = i / g->CB, cb = i % g->CB, nob = group_nob(cb, g->CB, g->bnob);
         const int cb0 = cb - cb % g->bnob;
         float *d = wd + ((size_t)gi * g->CB + cb0) * g->KB * g->T * 64 + (size_t)(cb - cb0) * 8;
+        const int nc = CK_MIN(8, g->Cg - cb * 8); /* c lanes nc..7 stay zero */
         for (int kb = 0; kb < g->KB; kb++)
             for (int t = 0; t < g->T; t++)
-                for (int kl = 0; kl < 8; kl++, d += nob * 8)
-                    for (int cl = 0; cl < 8; cl++) {
-                        const int kg = kb * 8 + kl, c = cb * 8 + cl;
-                        d[cl] = (kg < g->Kg && c < g->Cg)
-                            ? w[(((size_t)gi * g->Kg + kg) * g->Cg + c) * g->T + t] : 0.0f;
-                    }
+                for (int kl = 0; kl < 8; kl++, d += nob * 8) {
+                    const int kg = kb * 8 + kl;
+                    const size_t at = (((size_t)gi * g->Kg + kg) * g->Cg + cb * 8) * g->T + t;
+                    if (nc == 8 && kg < g->Kg) /* (no padding: the common case, branch-free) */
+                        for (int cl = 0; cl < 8; cl++)
+                            d[cl] = w[at + cl * g->T];
+                    else
+                        for (int cl = 0; cl < 8; cl++)
+                            d[cl] = cl < nc && kg < g->Kg ? w[at + cl * g->T] : 0.0f;
+                }
     }
 }
 
