@@ -62,7 +62,7 @@ struct ck_dconv_wgrad {
     int nkb, nitem, npix, accumulate;
     ptrdiff_t dy_kb;
     ptrdiff_t dw_kb;
-    const char *pf;  /* optional (NULL): memory to prefetch into L2 before the tile */
+    const char *pf;  /* optional (NULL): memory to prefetch into L2 during the tile */
     size_t pf_bytes;
 };
 void ck_dconv_wgrad__avx2(const struct ck_dconv_wgrad *job);
@@ -107,9 +107,10 @@ static inline int ck_dconv_1x1_rows(int nm, int m0)
     return left < 6 ? left : 6;
 }
 
-/* Bias-gradient sums over npix blocked pixels d[npix][8], in double: pixel px goes to
- * acc[px % 4] for px < npix / 4 * 4, the rest to acc[0]; acc[u][lane] += d[px*8 + lane]
- * in increasing px. */
+/* Bias-gradient sums over npix blocked pixels d[npix][8]: the pixels in runs of 32 (from
+ * px 0), the rest one by one. A run's pixels px go to float chain px % 4, summed in
+ * increasing px, and each chain u is then added to acc[u][lane] in double; each pixel
+ * after the last run is added to acc[0][lane] in double. */
 void ck_dconv_bias_sum__avx2(const float *d, size_t npix, double acc[4][8]);
 
 /* Layout conversion of npix pixels, one 8x8 transpose per 8 pixels:

@@ -10,9 +10,31 @@
  */
 #include <immintrin.h>
 
+#include "avx2_util.h"
+
 #include "conv_avx2.h"
 
 #define CK_INLINE static inline __attribute__((always_inline))
+
+enum { PF_BURST = 16, PF_PART_MIN = 32 }; /* a tile's prefetch: see wgrad_tile */
+enum { BIAS_RUN = 32 }; /* pixels summed in float: see ck_dconv_bias_sum__avx2 */
+
+/* One pixel of a tile: dy at d (NKB blocks dy_kb apart), x at xs[i] + o. */
+CK_INLINE void wgrad_px(__m256 acc[4][12], const float *d, ptrdiff_t dy_kb,
+                        const float *const *xs, ptrdiff_t o, const int NKB, const int NIT)
+{
+    __m256 dv[4];
+#pragma GCC unroll 4
+    for (int kb = 0; kb < NKB; kb++)
+        dv[kb] = _mm256_loadu_ps(d + kb * dy_kb);
+#pragma GCC unroll 12
+    for (int i = 0; i < NIT; i++) {
+        const __m256 xi = _mm256_broadcast_ss(xs[i] + o);
+#pragma GCC unroll 4
+        for (int kb = 0; kb < NKB; kb++)
+            acc[kb][i] = _mm256_fmadd_ps(dv[kb], xi, acc[kb][i]);
+    }
+}
 
 CK_INLINE void wgrad_tile(const struct ck_dconv_wgrad *a, const int NKB, const int NIT)
 {
@@ -33,22 +55,31 @@ CK_INLINE void wgrad_tile(const struct ck_dconv_wgrad *a, const int NKB, const i
     }
     const ptrdiff_t dy_kb = a->dy_kb, *pix = a->pix;
     const float *d = a->dy;
-    /* one loop over the tile's pixels: a loop per row paid about two pixels' time at
+    /* The prefetch goes in bursts of at most PF_BURST lines, one before each of as many
+     * equal parts of the tile (at least PF_PART_MIN pixels each): one burst of the first
+     * layer's 110 lines filled the line buffers and stalled its tiles (perf: 16% of its
+     * time in the prefetch loop), a prefetch every 8 pixels slowed the tile loop (seed
+     * conv2 8%). */
+    const size_t lines = a->pf ? (a->pf_bytes + 63) / 64 : 0;
+    size_t parts = (lines + PF_BURST - 1) / PF_BURST;
+    parts = parts > (size_t)a->npix / PF_PART_MIN ? (size_t)a->npix / PF_PART_MIN : parts;
+    parts = parts < 1 ? 1 : parts;
+    struct ck_avx2_pf pf;
+    ck_avx2_pf_init(&pf, a->pf, lines, 1, 0, parts);
+    /* one loop over the pixels (of a part): a loop per row paid about two pixels' time at
      * every row end (16-pixel rows ran at 85% of 256-pixel ones) */
+    if (parts == 1) { /* (kept apart: the loop of the parts ran seed conv2 3% slower) */
+        ck_avx2_pf_step(&pf);
 #pragma GCC unroll 4
-    for (int p = 0; p < a->npix; p++, d += 8) {
-        const ptrdiff_t o = pix[p];
-        __m256 dv[4];
+        for (int p = 0; p < a->npix; p++, d += 8)
+            wgrad_px(acc, d, dy_kb, xs, pix[p], NKB, NIT);
+    }
+    for (size_t part = 0; part < parts && parts > 1; part++) {
+        ck_avx2_pf_step(&pf);
+        const int p1 = (int)((size_t)a->npix * (part + 1) / parts);
 #pragma GCC unroll 4
-        for (int kb = 0; kb < NKB; kb++)
-            dv[kb] = _mm256_loadu_ps(d + kb * dy_kb);
-#pragma GCC unroll 12
-        for (int i = 0; i < NIT; i++) {
-            const __m256 xi = _mm256_broadcast_ss(xs[i] + o);
-#pragma GCC unroll 4
-            for (int kb = 0; kb < NKB; kb++)
-                acc[kb][i] = _mm256_fmadd_ps(dv[kb], xi, acc[kb][i]);
-        }
+        for (int p = (int)((size_t)a->npix * part / parts); p < p1; p++, d += 8)
+            wgrad_px(acc, d, dy_kb, xs, pix[p], NKB, NIT);
     }
 #pragma GCC unroll 4
     for (int kb = 0; kb < NKB; kb++)
@@ -81,23 +112,30 @@ static const wgrad_fn wgrad_fns[4][12] = {
 
 void ck_dconv_wgrad__avx2(const struct ck_dconv_wgrad *a)
 {
-    for (size_t off = 0; a->pf && off < a->pf_bytes; off += 64)
-        _mm_prefetch(a->pf + off, _MM_HINT_T1);
     wgrad_fns[a->nkb - 1][a->nitem - 1](a);
 }
 
+/* Runs of BIAS_RUN pixels are summed in float (4 chains, px % 4), each chain then added
+ * to acc in double: converting every pixel to double took 3 shuffle-port operations a
+ * pixel (perf: 9% of the first layer's backward-weights, 3% of a 1x1's). */
 void ck_dconv_bias_sum__avx2(const float *d, size_t npix, double acc[4][8])
 {
     __m256d lo[4], hi[4];
     for (int u = 0; u < 4; u++)
         lo[u] = _mm256_loadu_pd(acc[u]), hi[u] = _mm256_loadu_pd(acc[u] + 4);
     size_t px = 0;
-    for (; px + 4 <= npix; px += 4)
+    for (; px + BIAS_RUN <= npix; px += BIAS_RUN) {
+        __m256 f[4];
+        for (int u = 0; u < 4; u++)
+            f[u] = _mm256_loadu_ps(d + (px + u) * 8);
+        for (size_t q = 4; q < BIAS_RUN; q += 4)
+            for (int u = 0; u < 4; u++)
+                f[u] = _mm256_add_ps(f[u], _mm256_loadu_ps(d + (px + q + u) * 8));
         for (int u = 0; u < 4; u++) {
-            const __m256 v = _mm256_loadu_ps(d + (px + u) * 8);
-            lo[u] = _mm256_add_pd(lo[u], _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
-            hi[u] = _mm256_add_pd(hi[u], _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+            lo[u] = _mm256_add_pd(lo[u], _mm256_cvtps_pd(_mm256_castps256_ps128(f[u])));
+            hi[u] = _mm256_add_pd(hi[u], _mm256_cvtps_pd(_mm256_extractf128_ps(f[u], 1)));
         }
+    }
     for (; px < npix; px++) {
         const __m256 v = _mm256_loadu_ps(d + px * 8);
         lo[0] = _mm256_add_pd(lo[0], _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
