@@ -21,11 +21,16 @@
 #define RECIPE "--dataset", "synthetic", "--batch", "24", "--micro-batch", "5", \
                "--optimizer", "adam", "--augment", "--epochs", "1"
 
-static char dir[64];
+static char dir[64], session[64];
 
 static void make_dir(void)
 {
     cr_assert_eq(ckt_tmpdir_make(dir, sizeof dir, "ck_mpi"), 0);
+    /* Open MPI's session directory in a directory of this test's own: by default every
+     * mpirun makes /tmp/ompi.HOST.UID, and two tests starting at once (--jobs 2) raced
+     * on it ("mkdir ... File exists", orte_init failed) */
+    cr_assert_eq(ckt_tmpdir_make(session, sizeof session, "ck_ompi"), 0);
+    setenv("TMPDIR", session, 1);
     /* one thread per rank: two ranks share this machine's cores */
     setenv("OMP_NUM_THREADS", "1", 1);
     setenv("OMP_WAIT_POLICY", "passive", 1);
@@ -36,6 +41,7 @@ static void make_dir(void)
 static void remove_dir(void)
 {
     ckt_tmpdir_remove(dir);
+    ckt_tmpdir_remove(session);
 }
 
 TestSuite(mpi, .init = make_dir, .fini = remove_dir, .timeout = 120);

@@ -8,8 +8,8 @@
 /* Create a new empty directory "/tmp/<prefix>_XXXXXX"; its path goes to buf. 0 on success. */
 int ckt_tmpdir_make(char *buf, size_t buf_len, const char *prefix);
 
-/* Remove every file directly inside dir, then dir itself (no recursion into subdirs
- * beyond removing empty ones). Safe on a directory that no longer exists. */
+/* Remove dir and everything in it, subdirectories too (symbolic links are removed, not
+ * followed). Safe on a directory that no longer exists. */
 void ckt_tmpdir_remove(const char *dir);
 
 /* "dir/name" in one of 16 rotating static buffers, so that a command line can hold
