@@ -1,32 +1,36 @@
 #!/usr/bin/env bash
 # ab-conv.sh REV_A REV_B [--pass fwd|bwd_data|bwd_weights|all] [--threads T] [--rounds N]
-#            [--backend NAME] DESC...
+#            [--procs P] [--backend NAME] DESC...
 # Time convolutions in two versions of convkit side by side: builds libconvkit.so (Release)
 # at git revisions REV_A and REV_B (WORK = the working tree as it is), then for each
 # benchdnn descriptor DESC and pass runs scripts/ab_conv.c, which loads both libraries
 # into one process and calls them alternately (default: backend avx2, 1 thread, 40
-# rounds, all three passes). Prints each side's median time and the median of the
-# per-round ratio B/A with its quartiles: on a shared host this sees 2% differences that
-# separate runs cannot. Builds go to build/ab/ (reused per commit; other revisions are
-# checked out there as git worktrees: `git worktree prune` after deleting build/). Timing
-# only; run the test suite for correctness. Example:
+# rounds, all three passes), the rounds split over P processes (default 4). Prints each
+# side's median time and the median of the per-round ratio B/A with its quartiles, and the
+# median B/A of each process: on a shared host this sees 2% differences that separate
+# runs cannot. One process alone can be off by about 2%: two copies of one library read
+# B/A 0.987-1.022 in four processes (mb8ic64ih56oc128kh3sh2ph1 backward-data), as where
+# each library lands in memory changes per process. Builds go to build/ab/ (reused per
+# commit; other revisions are checked out there as git worktrees: `git worktree prune`
+# after deleting build/). Timing only; run the test suite for correctness. Example:
 #   scripts/ab-conv.sh HEAD~1 WORK --pass fwd mb64ic32ih16oc64kh3ph1 mb8ic128ih28oc128kh3ph1
 set -euo pipefail
 cd "$(dirname "$0")/.."
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
 [ $# -ge 1 ] && { [ "$1" = -h ] || [ "$1" = --help ]; } && { usage; exit 0; }
 [ $# -ge 3 ] || { usage >&2; exit 2; }
 rev_a=$1 rev_b=$2
 shift 2
-passes=(fwd bwd_data bwd_weights) threads=1 rounds=40 backend=avx2 descs=()
+passes=(fwd bwd_data bwd_weights) threads=1 rounds=40 procs=4 backend=avx2 descs=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --pass|--threads|--rounds|--backend)
+    --pass|--threads|--rounds|--procs|--backend)
       [ $# -ge 2 ] || { echo "ab-conv.sh: $1 needs a value" >&2; exit 2; }
       case "$1" in
         --pass) [ "$2" = all ] || passes=("$2") ;;
         --threads) threads=$2 ;;
         --rounds) rounds=$2 ;;
+        --procs) procs=$2 ;;
         --backend) backend=$2 ;;
       esac
       shift ;;
@@ -60,10 +64,43 @@ build() {
 }
 lib_a=$(build "$rev_a")
 lib_b=$(build "$rev_b")
+case "$procs" in ''|*[!0-9]*|0) echo "ab-conv.sh: --procs wants a positive count" >&2; exit 2 ;; esac
+case "$rounds" in ''|*[!0-9]*|0) echo "ab-conv.sh: --rounds wants a positive count" >&2; exit 2 ;; esac
 gcc -std=c11 -O2 -Wall -fopenmp -Iinclude scripts/ab_conv.c -o "$ab/ab_conv" -ldl
-echo "A = $rev_a ($lib_a), B = $rev_b ($lib_b); backend $backend, $threads thread(s), $rounds rounds"
+per=$(( (rounds + procs - 1) / procs ))
+echo "A = $rev_a ($lib_a), B = $rev_b ($lib_b); backend $backend, $threads thread(s)," \
+     "$procs process(es) x $per rounds"
+raw=$(mktemp)
+trap 'rm -f "$raw"' EXIT
 for d in "${descs[@]}"; do
   for p in "${passes[@]}"; do
-    "$ab/ab_conv" "$PWD/$lib_a" "$PWD/$lib_b" "$d" "$p" "$threads" "$rounds" "$backend"
+    : > "$raw"
+    for ((i = 0; i < procs; i++)); do
+      AB_CONV_RAW=1 "$ab/ab_conv" "$PWD/$lib_a" "$PWD/$lib_b" "$d" "$p" "$threads" "$per" \
+        "$backend" | sed "s/^/$i /" >> "$raw"
+    done
+    # medians and quartiles over every round of every process (sort -g, then pick)
+    q() { sort -g | awk -v f="$1" '{v[NR] = $1} END {print v[int(NR * f) + 1]}'; }
+    gflop=$(awk '$2 == "gflop" {print $3; exit}' "$raw")
+    a_med=$(awk '$2 == "round" {print $3}' "$raw" | q 0.5)
+    b_med=$(awk '$2 == "round" {print $4}' "$raw" | q 0.5)
+    a_min=$(awk '$2 == "round" {print $3}' "$raw" | q 0)
+    b_min=$(awk '$2 == "round" {print $4}' "$raw" | q 0)
+    r_med=$(awk '$2 == "round" {print $4 / $3}' "$raw" | q 0.5)
+    r_q1=$(awk '$2 == "round" {print $4 / $3}' "$raw" | q 0.25)
+    r_q3=$(awk '$2 == "round" {print $4 / $3}' "$raw" | q 0.75)
+    each=""
+    for ((i = 0; i < procs; i++)); do
+      each+=" $(awk -v i="$i" '$1 == i && $2 == "round" {print $4 / $3}' "$raw" | q 0.5)"
+    done
+    awk -v d="$d" -v p="$p" -v t="$threads" -v g="$gflop" -v am="$a_med" -v bm="$b_med" \
+        -v an="$a_min" -v bn="$b_min" -v r="$r_med" -v r1="$r_q1" -v r3="$r_q3" -v e="$each" \
+      'BEGIN {
+         n = split(e, x, " "); s = "";
+         for (i = 1; i <= n; i++) s = s sprintf(" %.4f", x[i]);
+         printf "%s %s %dT: A %.3f ms (%.1f GFLOP/s, min %.3f) | B %.3f ms (%.1f GFLOP/s, " \
+                "min %.3f) | B/A %.4f [%.4f, %.4f] | per process%s\n",
+                d, p, t, am * 1e3, g / am, an * 1e3, bm * 1e3, g / bm, bn * 1e3, r, r1, r3, s
+       }'
   done
 done

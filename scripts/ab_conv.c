@@ -7,9 +7,11 @@
  * ROUNDS times after two warm-up rounds; each call is timed. Prints each side's median and
  * minimum and the median (and quartiles) of the per-round ratio B/A: calls milliseconds
  * apart see the same host, so a 2% difference shows through load that moves separate runs
- * by 10%. Only timing: no correctness check (the test suite does that), and no
- * allocation inside the timed calls (workspaces are sized and allocated up front). Used by
- * scripts/ab-conv.sh; a development tool, not part of the library or the benchmark suite.
+ * by 10%. With AB_CONV_RAW set it prints every round's two times instead, for
+ * scripts/ab-conv.sh to combine several processes. Only timing: no correctness check (the
+ * test suite does that), and no allocation inside the timed calls (workspaces are sized
+ * and allocated up front). A development tool, not part of the library or the benchmark
+ * suite.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -173,10 +175,16 @@ int main(int argc, char **argv)
         }
     for (int r = 0; r < rounds; r++)
         ratio[r] = t[1][r] / t[0][r];
+    const double gflop = 2.0 * (double)ny * (p.C / p.groups) * p.R * p.S * 1e-9;
+    if (getenv("AB_CONV_RAW")) { /* for ab-conv.sh --procs: every round, then no summary */
+        printf("gflop %.9g\n", gflop);
+        for (int r = 0; r < rounds; r++)
+            printf("round %.9g %.9g\n", t[0][r], t[1][r]);
+        return 0;
+    }
     qsort(t[0], rounds, sizeof(double), cmp);
     qsort(t[1], rounds, sizeof(double), cmp);
     qsort(ratio, rounds, sizeof(double), cmp);
-    const double gflop = 2.0 * (double)ny * (p.C / p.groups) * p.R * p.S * 1e-9;
     printf("%s %s %dT: A %.3f ms (%.1f GFLOP/s, min %.3f) | B %.3f ms (%.1f GFLOP/s, min %.3f)"
            " | B/A %.4f [%.4f, %.4f]\n",
            argv[3], argv[4], threads, t[0][rounds / 2] * 1e3, gflop / t[0][rounds / 2],
