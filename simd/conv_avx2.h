@@ -95,6 +95,11 @@ struct ck_dconv_1x1 {
 };
 void ck_dconv_1x1__avx2(const struct ck_dconv_1x1 *job);
 
+/* Most reduction rows (nr) that ck_dconv_1x1__avx2 copies to its stack tile when reading
+ * in place (16 pixels x 256 rows = 16 KiB); with more it reads them in place every time.
+ * The driver's bound on in-place 1x1 layers (MAX_1X1_ROWS) is this. */
+#define CK_DCONV_1X1_COPY_ROWS 256
+
 /* Rows of the 1x1 kernel's row tile that starts at row m0 of nm: tiles of 6 from row 0,
  * except that when nm > 6 leaves 1-3 rows over, the last 6 + (nm % 6) rows are two tiles
  * of 4 and 3, 4 and 4 or 5 and 4 (a tile of 1-3 rows holds too few FMA chains to hide

@@ -132,8 +132,6 @@ static inline int tile_kind(int n, __m256i *mask)
     return kind;
 }
 
-enum { MAX_ROWS = 256 }; /* MAX_1X1_ROWS in conv_avx2_layout.h */
-
 /* Pixel tiles of 16; in each, row tiles as ck_dconv_1x1_rows lays them out. In place with
  * more than one row tile, the first copies the input (see the header). Before each tile, a
  * share of a->pf goes to L2: with the next call's input there, the copying tiles read L2,
@@ -141,8 +139,8 @@ enum { MAX_ROWS = 256 }; /* MAX_1X1_ROWS in conv_avx2_layout.h */
  * a tile that reads the copy; perf record, 2026-12-07). */
 void ck_dconv_1x1__avx2(const struct ck_dconv_1x1 *a)
 {
-    float xt[MAX_ROWS * 16] __attribute__((aligned(32)));
-    const int copy = !a->item && a->nm > 6 && a->nr <= MAX_ROWS;
+    float xt[CK_DCONV_1X1_COPY_ROWS * 16] __attribute__((aligned(32)));
+    const int copy = !a->item && a->nm > 6 && a->nr <= CK_DCONV_1X1_COPY_ROWS;
     int j0 = 0;
     if (a->nm <= 3) { /* one tile of 1-3 rows: 32 pixels wide it has 4-12 FMA chains */
         struct tile_job t = {.x = a->in, .w = a->w, .bias = a->bias, .o = a->out,

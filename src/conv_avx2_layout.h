@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "convkit/conv.h"
+#include "conv_avx2.h" /* (declarations only: safe in a build without the kernels) */
 
 /* Tuning knobs, measured on the 2-core AVX2 test VM (see the commit log for figures). */
 enum {
@@ -27,7 +28,8 @@ enum {
     MIN_WORK_ITEMS = 16,  /* split output rows until there are this many work items */
     WG_PREFETCH_MAX_BYTES = 262144, /* weight gradient: most next-image data to prefetch */
     PIX_1X1 = 256,        /* 1x1 stride-1 layers in place: pixels per work item, */
-    MAX_1X1_ROWS = 256,   /* most input or output channels (else blocked copies) */
+    MAX_1X1_ROWS = CK_DCONV_1X1_COPY_ROWS, /* most input or output channels of an */
+                          /* in-place 1x1 layer (else blocked copies) */
     WG_SLOT_MIN_MACS = 2000000, /* weight gradient: least work of a batch of images copied
                                  * together (one barrier a batch) */
     WG_CHUNKS_MAX = 2,    /* weight gradient: most image chunks with their own partial */
