@@ -40,6 +40,11 @@ while [ $# -gt 0 ]; do
   shift
 done
 [ ${#descs[@]} -gt 0 ] || { echo "ab-conv.sh: no problem descriptor given" >&2; exit 2; }
+for n in "$procs" "$rounds"; do
+  case "$n" in
+    ''|*[!0-9]*|0) echo "ab-conv.sh: --procs and --rounds want positive counts" >&2; exit 2 ;;
+  esac
+done
 
 ab=build/ab
 mkdir -p "$ab"
@@ -64,8 +69,6 @@ build() {
 }
 lib_a=$(build "$rev_a")
 lib_b=$(build "$rev_b")
-case "$procs" in ''|*[!0-9]*|0) echo "ab-conv.sh: --procs wants a positive count" >&2; exit 2 ;; esac
-case "$rounds" in ''|*[!0-9]*|0) echo "ab-conv.sh: --rounds wants a positive count" >&2; exit 2 ;; esac
 gcc -std=c11 -O2 -Wall -fopenmp -Iinclude scripts/ab_conv.c -o "$ab/ab_conv" -ldl
 per=$(( (rounds + procs - 1) / procs ))
 echo "A = $rev_a ($lib_a), B = $rev_b ($lib_b); backend $backend, $threads thread(s)," \
