@@ -38,7 +38,9 @@ struct ck_dconv_row {
     ptrdiff_t w_blk;
     ptrdiff_t dst_pix, dst_row, dst_ob;
     const char *pf[2];   /* optional (NULL): memory to prefetch into L2 during the call, */
-    size_t pf_bytes[2];  /* spread evenly over its tiles (data a later step will need) */
+    size_t pf_bytes[2];  /* spread evenly over its tiles (data a later step will need): */
+    size_t pf_nseg[2];   /* pf_nseg segments (0 or 1: one) of pf_bytes each, */
+    ptrdiff_t pf_stride[2]; /* pf_stride bytes apart */
 };
 void ck_dconv_row__avx2(const struct ck_dconv_row *job);
 

@@ -292,7 +292,8 @@ static void row_call(const struct ck_dconv_row *a, const struct steps *sp)
     const long total = (long)a->nrow * npix, ntile = (total + ur - 1) / ur;
     struct pf_state st;
     for (int r = 0; r < 2; r++) /* one segment of the job's bytes */
-        ck_avx2_pf_init(&st.r[r], a->pf[r], (a->pf_bytes[r] + 63) / 64, 1, 0, (size_t)ntile);
+        ck_avx2_pf_init(&st.r[r], a->pf[r], (a->pf_bytes[r] + 63) / 64,
+                        a->pf_nseg[r] > 1 ? a->pf_nseg[r] : 1, a->pf_stride[r], (size_t)ntile);
     int i = 0, j = 0; /* row and pixel of the next tile */
     for (long done = 0; done < total;) {
         const float *s = a->src + i * a->src_row + j * a->src_pix;
