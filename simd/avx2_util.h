@@ -26,6 +26,12 @@ static inline __attribute__((always_inline)) void ck_avx2_transpose8x8(__m256 r[
     }
 }
 
+/* A mask of lanes 0..n-1 for maskload/maskstore (n <= 0: none, n >= 8: all). */
+static inline __attribute__((always_inline)) __m256i ck_avx2_first_lanes(int n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
 /* A prefetch into L2 spread over a kernel call's tiles: lines 0..lines-1 of a region of
  * segments of lps 64-byte lines each, stride bytes apart (one segment: lps = lines), per
  * lines at each step. */

@@ -126,9 +126,8 @@ static const tile_fn tile_fns[3][3][6] = {
  * valid lanes. */
 static inline int tile_kind(int n, __m256i *mask)
 {
-    const int kind = n == 16 ? 0 : n <= 8 ? 1 : 2, last = n - (kind == 2 ? 8 : 0);
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    *mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(last), lane);
+    const int kind = n == 16 ? 0 : n <= 8 ? 1 : 2;
+    *mask = ck_avx2_first_lanes(n - (kind == 2 ? 8 : 0));
     return kind;
 }
 

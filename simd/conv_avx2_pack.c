@@ -9,12 +9,6 @@
 
 #include "conv_avx2.h"
 
-/* Lanes 0..n-1 of a mask for maskload/maskstore (n <= 8). */
-static __m256i first_lanes(int n)
-{
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
 /* The last npix % 8 pixels go through one masked transpose, not element by element (a
  * 28-pixel row's 4 left-over pixels took as long as its 24 others). */
 void ck_dconv_pack8__avx2(const float *src, ptrdiff_t src_ch, int nc, int npix, float *dst)
@@ -29,7 +23,7 @@ void ck_dconv_pack8__avx2(const float *src, ptrdiff_t src_ch, int nc, int npix, 
             _mm256_storeu_ps(dst + (ptrdiff_t)(i + j) * 8, r[j]);
     }
     if (i < npix) {
-        const __m256i m = first_lanes(npix - i);
+        const __m256i m = ck_avx2_first_lanes(npix - i);
         __m256 r[8];
         for (int c = 0; c < 8; c++)
             r[c] = c < nc ? _mm256_maskload_ps(src + c * src_ch + i, m) : _mm256_setzero_ps();
@@ -51,7 +45,7 @@ void ck_dconv_unpack8__avx2(const float *src, int nc, int npix, float *dst, ptrd
             _mm256_storeu_ps(dst + c * dst_ch + i, r[c]);
     }
     if (i < npix) {
-        const __m256i m = first_lanes(npix - i);
+        const __m256i m = ck_avx2_first_lanes(npix - i);
         __m256 r[8];
         for (int j = 0; j < 8; j++)
             r[j] = j < npix - i ? _mm256_loadu_ps(src + (ptrdiff_t)(i + j) * 8)

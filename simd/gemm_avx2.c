@@ -98,9 +98,7 @@ kernel_6x16(size_t kc, const float *a, const float *b, float *c, size_t ldc,
     }
 
     const int full = nr == 16;
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nr), lane);
-    const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nr - 8), lane);
+    const __m256i m0 = ck_avx2_first_lanes((int)nr), m1 = ck_avx2_first_lanes((int)nr - 8);
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     CK_STORE_ROW(0);
     CK_STORE_ROW(1);
@@ -275,8 +273,7 @@ void ck_sgemm_dot4x3__avx2(size_t kc, const float *const a[4], const float *cons
         CK_DOT_ROW(3, CK_LOADU);
     }
     if (k < kc) {
-        const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(kc - k)),
-                                                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        const __m256i tail = ck_avx2_first_lanes((int)(kc - k));
         const __m256 vb0 = CK_LOADM(b0 + k), vb1 = CK_LOADM(b1 + k), vb2 = CK_LOADM(b2 + k);
         CK_DOT_ROW(0, CK_LOADM);
         CK_DOT_ROW(1, CK_LOADM);
