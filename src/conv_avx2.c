@@ -515,9 +515,10 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
     b.phase[g.sh * g.sw] = nt;
     const int nob_max = g.bnob, ngrp = ck__ceil_div(g.CB, nob_max);
     const size_t hw8 = (size_t)g.H * g.W * 8, dyplane = (size_t)g.Pp * g.Qp * 8;
-    int ncalls = 0; /* per input block group: as in bwd_piece */
-    for (int rho = 0; rho < g.sh; rho++)
-        ncalls += ck__ceil_div(g.KB, ck_dconv_bwd_chunk(&g, b.phase, rho)) * g.sw;
+    const int band = bwd_band_rows(&g);
+    int ncalls = 0; /* per input block group and image: its pieces' calls, band by band */
+    for (int h0 = 0; h0 < g.H; h0 += band)
+        ncalls += bwd_piece_calls(&g, &b, h0, CK_MIN(g.H, h0 + band));
     const long nimg = (long)g.N * g.G;
     if (nimg >= 4L * ck__max_threads()) {
         const struct img_split sp = {
@@ -525,7 +526,7 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
             .in_img = (size_t)g.Kg * g.P * g.Q, .out_img = (size_t)g.Cg * g.H * g.W,
             .in_slots = b.dy, .out_slots = b.out, .in_slot = g.KB * dyplane,
             .out_slot = g.CB * hw8,
-            .ncalls = ngrp * ncalls * ck__ceil_div(g.H, bwd_band_rows(&g)),
+            .ncalls = ngrp * ncalls,
             .image = bwd_image,
         };
         split_images(&sp, nimg);
