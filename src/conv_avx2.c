@@ -388,8 +388,8 @@ static int bwd_piece_calls(const struct ck_dconv_geom *g, const struct ck_dconv_
 }
 
 /* Backward-data of input blocks cb0..cb0+nob-1 of image-group ng (group gi), rows h0..h1-1:
- * dyi is that image's padded dy copy, dxb its blocked dx [nob][H][W][8] from block cb0 on;
- * then dxb goes to dx. One call per phase and reduction chunk: the rows h0 <= h < h1 of
+ * dyi is that image's padded dy copy, dxb the piece's blocked dx, [nob][h1-h0][W][8] with
+ * its blocks dxb_ob floats apart; then dxb goes to dx. One call per phase and reduction chunk: the rows h0 <= h < h1 of
  * row phase rho (sh apart in dx, adjacent in dy), the pixels of column phase phi. The
  * chunks of a row phase run in order, each over its column phases (which share dxb's
  * cache lines); a chunk carries the sums on through dxb, so every sum's order is fixed.
@@ -397,8 +397,8 @@ static int bwd_piece_calls(const struct ck_dconv_geom *g, const struct ck_dconv_
  * a share of the whole image's dx: the stride-2 layer ran about 1% faster, three 80-round
  * runs of scripts/ab-conv.sh each way). */
 static void bwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs *b, const float *dyi,
-                      float *dxb, float *dx, size_t ng, int gi, int cb0, int nob, int h0, int h1,
-                      struct pf_plan *pf)
+                      float *dxb, size_t dxb_ob, float *dx, size_t ng, int gi, int cb0, int nob,
+                      int h0, int h1, struct pf_plan *pf)
 {
     const ptrdiff_t row8 = (ptrdiff_t)g->Qp * 8;
     const size_t wblk = (size_t)g->T * 64; /* weight floats per (cb, kb) */
@@ -406,7 +406,7 @@ static void bwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs 
     struct ck_dconv_row job = {
         .blk_len = 8, .nob = nob, .src_blk = (ptrdiff_t)dyplane, .src_ch = 1, .src_pix = 8,
         .w_blk = (ptrdiff_t)(wblk * nob), .dst_pix = (ptrdiff_t)g->sw * 8,
-        .dst_ob = (ptrdiff_t)hw8, .src_row = row8, .dst_row = (ptrdiff_t)g->sh * g->W * 8,
+        .dst_ob = (ptrdiff_t)dxb_ob, .src_row = row8, .dst_row = (ptrdiff_t)g->sh * g->W * 8,
     };
     /* the dx rows this piece unpacks to, a share of their planes a call: nseg planes of
      * (h1 - h0) rows, one plane apart */
@@ -436,7 +436,7 @@ static void bwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs 
                 job.npix = (g->W - 1 - w0) / g->sw + 1;
                 job.src = dyi + kb0 * dyplane + (size_t)(hb + g->dpt) * row8 +
                           (size_t)(wb0 + g->dpl) * 8;
-                job.dst = dxb + ((size_t)h * g->W + w0) * 8;
+                job.dst = dxb + ((size_t)(h - h0) * g->W + w0) * 8;
                 pf_take(pf, &job);
                 const int s0 = nseg * call / ncall, s1 = nseg * (call + 1) / ncall;
                 call++;
@@ -449,8 +449,9 @@ static void bwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs 
     }
     for (int ob = 0; ob < nob; ob++) {
         const int c0 = (cb0 + ob) * 8;
-        ck_dconv_unpack_block8(dxb + ob * hw8, CK_MIN(8, g->Cg - c0), g->H, g->W, h0, h1,
-                      dx + (ng * g->Cg + c0) * (hw8 / 8));
+        ck_dconv_unpack8__avx2(dxb + ob * dxb_ob, CK_MIN(8, g->Cg - c0), (h1 - h0) * g->W,
+                               dx + (ng * g->Cg + c0) * (hw8 / 8) + (size_t)h0 * g->W,
+                               (ptrdiff_t)(hw8 / 8));
     }
 }
 
@@ -469,20 +470,23 @@ static int bwd_band_rows(const struct ck_dconv_geom *g)
 /* Backward-data of image-group ng for split_images: copy dy, then, band of input rows by
  * band, every input block group, so the dy rows of a band are read from L2 (or L1) by
  * all of its kernel calls; a whole large dy (stride 2 at 56x56) would not stay there.
+ * Every piece's blocked dx goes to the same place, dxs (a band of nob_max blocks), which
+ * the piece before left in L2 (or L1) and which is unpacked before the next piece.
  * Bands change who computes when, not any sum. */
 static void bwd_image(const struct img_split *sp, long ng, float *dys, float *dxs,
                       struct pf_plan *pf)
 {
     const struct ck_dconv_geom *g = sp->g;
     const int nob_max = g->bnob, band = bwd_band_rows(g);
-    const size_t hw8 = (size_t)g->H * g->W * 8, dyplane = (size_t)g->Pp * g->Qp * 8;
+    const size_t dyplane = (size_t)g->Pp * g->Qp * 8;
     for (int kb = 0; kb < g->KB; kb++)
         ck_dconv_pack_dy_block(g, sp->in, (int)ng * g->KB + kb, dys + kb * dyplane, g->Pp,
                                g->Qp, g->dpt, g->dpl, NULL);
     for (int h0 = 0; h0 < g->H; h0 += band)
         for (int cb0 = 0; cb0 < g->CB; cb0 += nob_max)
-            bwd_piece(g, sp->b, dys, dxs + cb0 * hw8, sp->out, (size_t)ng, (int)(ng % g->G),
-                      cb0, CK_MIN(nob_max, g->CB - cb0), h0, CK_MIN(g->H, h0 + band), pf);
+            bwd_piece(g, sp->b, dys, dxs, (size_t)band * g->W * 8, sp->out, (size_t)ng,
+                      (int)(ng % g->G), cb0, CK_MIN(nob_max, g->CB - cb0), h0,
+                      CK_MIN(g->H, h0 + band), pf);
 }
 
 static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const float *dy,
@@ -525,7 +529,7 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
             .g = &g, .b = &b, .in = dy, .out = dx,
             .in_img = (size_t)g.Kg * g.P * g.Q, .out_img = (size_t)g.Cg * g.H * g.W,
             .in_slots = b.dy, .out_slots = b.out, .in_slot = g.KB * dyplane,
-            .out_slot = g.CB * hw8,
+            .out_slot = (size_t)g.bnob * band * g.W * 8,
             .ncalls = ngrp * ncalls,
             .image = bwd_image,
         };
@@ -541,8 +545,9 @@ static enum ck_status avx2_backward_data(const struct ck_conv_params *p, const f
         const long ng = it / ((long)nrb * ngrp);
         const int cb0 = cgp * nob_max, h0 = rb * rpb;
         bwd_piece(&g, &b, b.dy + (size_t)ng * g.KB * dyplane,
-                  b.out + ((size_t)ng * g.CB + cb0) * hw8, dx, (size_t)ng, (int)(ng % g.G), cb0,
-                  CK_MIN(nob_max, g.CB - cb0), h0, CK_MIN(g.H, h0 + rpb), NULL);
+                  b.out + ((size_t)ng * g.CB + cb0) * hw8 + (size_t)h0 * g.W * 8, hw8, dx,
+                  (size_t)ng, (int)(ng % g.G), cb0, CK_MIN(nob_max, g.CB - cb0), h0,
+                  CK_MIN(g.H, h0 + rpb), NULL);
     }
     return CK_OK;
 }
