@@ -173,8 +173,8 @@ static void planar_run(const struct ck_dconv_geom *g, enum ck_conv_pass pass, co
     const int irows = fwd ? g->H : g->P, icols = fwd ? g->W : g->Q; /* source planes */
     const int orows = fwd ? g->P : g->H, ocols = fwd ? g->Q : g->W; /* output planes */
     const size_t plane = (size_t)pl.rows * pl.cols, oplane = (size_t)orows * ocols;
-    float *xs, *wp;
-    ptrdiff_t *item;
+    float *xs = NULL, *wp = NULL; /* set by planar_carve (ws is never NULL here) */
+    ptrdiff_t *item = NULL;
     planar_carve(g, pass, ws, &xs, &wp, &item);
     /* forward: output pixel (p, q) reads (p + r*dh, q + s*dw) of its plane; backward-data:
      * dx pixel (h, w) reads (h + pt + top - r*dh, w + pl + left - s*dw) */
