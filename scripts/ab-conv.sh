@@ -12,11 +12,15 @@
 # B/A 0.987-1.022 in four processes (mb8ic64ih56oc128kh3sh2ph1 backward-data), as where
 # each library lands in memory changes per process. Builds go to build/ab/ (reused per
 # commit; other revisions are checked out there as git worktrees: `git worktree prune`
-# after deleting build/). Timing only; run the test suite for correctness. Example:
+# after deleting build/). --threads TA:TB gives each side its own thread count: with
+# REV_A = REV_B, `--threads 1:2` measures the 2-thread speedup pair by pair (printed as
+# A/B), which a host that drifts between separate 1- and 2-thread runs cannot skew.
+# Timing only; run the test suite for correctness. Examples:
 #   scripts/ab-conv.sh HEAD~1 WORK --pass fwd mb64ic32ih16oc64kh3ph1 mb8ic128ih28oc128kh3ph1
+#   scripts/ab-conv.sh HEAD HEAD --threads 1:2 mb8ic64ih56oc128kh3sh2ph1
 set -euo pipefail
 cd "$(dirname "$0")/.."
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 [ $# -ge 1 ] && { [ "$1" = -h ] || [ "$1" = --help ]; } && { usage; exit 0; }
 [ $# -ge 3 ] || { usage >&2; exit 2; }
 rev_a=$1 rev_b=$2
@@ -40,6 +44,10 @@ while [ $# -gt 0 ]; do
   shift
 done
 [ ${#descs[@]} -gt 0 ] || { echo "ab-conv.sh: no problem descriptor given" >&2; exit 2; }
+case "$threads" in
+  [1-9]|[1-9][0-9]|[1-9]:[1-9]|[1-9][0-9]:[1-9]|[1-9]:[1-9][0-9]|[1-9][0-9]:[1-9][0-9]) ;;
+  *) echo "ab-conv.sh: --threads wants a count or two, T or TA:TB (1-99)" >&2; exit 2 ;;
+esac
 for n in "$procs" "$rounds"; do
   case "$n" in
     ''|*[!0-9]*|0) echo "ab-conv.sh: --procs and --rounds want positive counts" >&2; exit 2 ;;
@@ -101,9 +109,12 @@ for d in "${descs[@]}"; do
       'BEGIN {
          n = split(e, x, " "); s = "";
          for (i = 1; i <= n; i++) s = s sprintf(" %.4f", x[i]);
-         printf "%s %s %dT: A %.3f ms (%.1f GFLOP/s, min %.3f) | B %.3f ms (%.1f GFLOP/s, " \
-                "min %.3f) | B/A %.4f [%.4f, %.4f] | per process%s\n",
-                d, p, t, am * 1e3, g / am, an * 1e3, bm * 1e3, g / bm, bn * 1e3, r, r1, r3, s
+         printf "%s %s %sT: A %.3f ms (%.1f GFLOP/s, min %.3f) | B %.3f ms (%.1f GFLOP/s, " \
+                "min %.3f) | B/A %.4f [%.4f, %.4f] | per process%s",
+                d, p, t, am * 1e3, g / am, an * 1e3, bm * 1e3, g / bm, bn * 1e3, r, r1, r3, s;
+         # two thread counts: the speedup, A/B per round (the median of 1 / (B/A))
+         if (t ~ /:/) printf " | A/B %.3f [%.3f, %.3f]", 1 / r, 1 / r3, 1 / r1;
+         printf "\n"
        }'
   done
 done

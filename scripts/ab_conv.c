@@ -2,6 +2,10 @@
  *
  *   ab_conv LIB_A.so LIB_B.so DESC fwd|bwd_data|bwd_weights THREADS ROUNDS [BACKEND]
  *
+ * THREADS is one count for both sides, or TA:TB for a count each: with the same library
+ * on both sides, 1:2 times one thread against two, pair by pair (B/A is then 1 over the
+ * 2-thread speedup).
+ *
  * Both libraries are loaded into one process (RTLD_LOCAL | RTLD_DEEPBIND, so their
  * symbols stay apart) and called alternately on the same tensors, A then B, then B then A,
  * ROUNDS times after two warm-up rounds; each call is timed. Prints each side's median and
@@ -136,15 +140,17 @@ int main(int argc, char **argv)
     }
     const int pass = !strcmp(argv[4], "fwd") ? 0 : !strcmp(argv[4], "bwd_data") ? 1
                      : !strcmp(argv[4], "bwd_weights") ? 2 : -1;
-    const int threads = atoi(argv[5]), rounds = atoi(argv[6]);
-    if (pass < 0 || threads < 1 || rounds < 1) {
-        fprintf(stderr, "ab_conv: the pass is fwd, bwd_data or bwd_weights; THREADS and "
-                        "ROUNDS are positive\n");
+    int threads[2] = {0, 0}, used = 0;
+    const int nthr = sscanf(argv[5], "%d%n:%d%n", &threads[0], &used, &threads[1], &used);
+    if (nthr == 1)
+        threads[1] = threads[0];
+    const int rounds = atoi(argv[6]);
+    if (pass < 0 || nthr < 1 || argv[5][used] || threads[0] < 1 || threads[1] < 1 ||
+        rounds < 1) {
+        fprintf(stderr, "ab_conv: the pass is fwd, bwd_data or bwd_weights; THREADS (T or "
+                        "TA:TB) and ROUNDS are positive\n");
         return 2;
     }
-#ifdef _OPENMP
-    omp_set_num_threads(threads);
-#endif
     struct side s[2];
     for (int i = 0; i < 2; i++)
         load(&s[i], h[i], argv[1 + i], argc > 7 ? argv[7] : "avx2", &p, (enum ck_conv_pass)pass);
@@ -159,6 +165,9 @@ int main(int argc, char **argv)
         for (int k = 0; k < 2; k++) {
             const int i = (r & 1) ? 1 - k : k; /* A B, B A, A B, ... */
             const struct side *v = &s[i];
+#ifdef _OPENMP
+            omp_set_num_threads(threads[i]);
+#endif
             const double t0 = now();
             enum ck_status st =
                 pass == 0   ? v->fwd(v->be, &p, x, w, bias, out, v->ws, v->ws_size)
@@ -185,9 +194,9 @@ int main(int argc, char **argv)
     qsort(t[0], rounds, sizeof(double), cmp);
     qsort(t[1], rounds, sizeof(double), cmp);
     qsort(ratio, rounds, sizeof(double), cmp);
-    printf("%s %s %dT: A %.3f ms (%.1f GFLOP/s, min %.3f) | B %.3f ms (%.1f GFLOP/s, min %.3f)"
+    printf("%s %s %sT: A %.3f ms (%.1f GFLOP/s, min %.3f) | B %.3f ms (%.1f GFLOP/s, min %.3f)"
            " | B/A %.4f [%.4f, %.4f]\n",
-           argv[3], argv[4], threads, t[0][rounds / 2] * 1e3, gflop / t[0][rounds / 2],
+           argv[3], argv[4], argv[5], t[0][rounds / 2] * 1e3, gflop / t[0][rounds / 2],
            t[0][0] * 1e3, t[1][rounds / 2] * 1e3, gflop / t[1][rounds / 2], t[1][0] * 1e3,
            ratio[rounds / 2], ratio[rounds / 4], ratio[3 * rounds / 4]);
     return 0;
