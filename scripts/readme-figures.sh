@@ -39,6 +39,12 @@ bench --out "$out/targets.json" --threads=1,2 "${targets[@]/#/--problem=}" \
   --benchmark_filter='^(peak|conv/.*/(im2col|avx2|im2col-blas|winograd-f2|winograd-f4|winograd-f6|auto|onednn|onednn-blocked)/)' \
   --benchmark_repetitions=5 "${reps[@]}" >/dev/null
 
+# 2T/1T of the avx2 backend, 1- and 2-thread calls alternating in one process (pair by
+# pair; the separate runs above drift apart with the host by several percent)
+log "avx2 2T/1T on the target layers, paired (scripts/ab-conv.sh WORK WORK --threads 1:2, 40 rounds)"
+bash scripts/ab-conv.sh WORK WORK --threads 1:2 --pass all "${targets[@]}" 2>/dev/null |
+  tee "$out/threads-paired.txt" >/dev/null
+
 log "networks: seed-cnn train/infer step, batch 64"
 bench --out "$out/net.json" --threads=1,2 --benchmark_filter='^(peak|net/seed-cnn/[a-z]+/(auto|im2col|avx2|winograd|im2col-blas)/mb64/)' \
   --benchmark_repetitions=3 "${reps[@]}" >/dev/null
