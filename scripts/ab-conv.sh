@@ -10,9 +10,11 @@
 # median B/A of each process: on a shared host this sees 2% differences that separate
 # runs cannot. One process alone can be off by about 2%: two copies of one library read
 # B/A 0.987-1.022 in four processes (mb8ic64ih56oc128kh3sh2ph1 backward-data), as where
-# each library lands in memory changes per process. Builds go to build/ab/ (reused per
-# commit; other revisions are checked out there as git worktrees: `git worktree prune`
-# after deleting build/). --threads TA:TB gives each side its own thread count: with
+# each library lands in memory changes per process, and the library loaded second could
+# read 1-2% slow throughout (B/A 1.017 one way round and 1.018 the other at 2 threads):
+# so every other process loads B first. Builds go to build/ab/ (reused per commit; other
+# revisions are checked out there as git worktrees: `git worktree prune` after deleting
+# build/). --threads TA:TB gives each side its own thread count: with
 # REV_A = REV_B, `--threads 1:2` measures the 2-thread speedup pair by pair (printed as
 # A/B), which a host that drifts between separate 1- and 2-thread runs cannot skew.
 # Timing only; run the test suite for correctness. Examples:
@@ -20,7 +22,7 @@
 #   scripts/ab-conv.sh HEAD HEAD --threads 1:2 mb8ic64ih56oc128kh3sh2ph1
 set -euo pipefail
 cd "$(dirname "$0")/.."
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
 [ $# -ge 1 ] && { [ "$1" = -h ] || [ "$1" = --help ]; } && { usage; exit 0; }
 [ $# -ge 3 ] || { usage >&2; exit 2; }
 rev_a=$1 rev_b=$2
@@ -79,6 +81,8 @@ lib_a=$(build "$rev_a")
 lib_b=$(build "$rev_b")
 gcc -std=c11 -O2 -Wall -fopenmp -Iinclude scripts/ab_conv.c -o "$ab/ab_conv" -ldl
 per=$(( (rounds + procs - 1) / procs ))
+threads_ba=$threads # the thread counts with the sides swapped (TB:TA)
+[[ $threads == *:* ]] && threads_ba=${threads#*:}:${threads%%:*}
 echo "A = $rev_a ($lib_a), B = $rev_b ($lib_b); backend $backend, $threads thread(s)," \
      "$procs process(es) x $per rounds"
 raw=$(mktemp)
@@ -87,8 +91,14 @@ for d in "${descs[@]}"; do
   for p in "${passes[@]}"; do
     : > "$raw"
     for ((i = 0; i < procs; i++)); do
-      AB_CONV_RAW=1 "$ab/ab_conv" "$PWD/$lib_a" "$PWD/$lib_b" "$d" "$p" "$threads" "$per" \
-        "$backend" | sed "s/^/$i /" >> "$raw"
+      if (( i % 2 == 0 )); then
+        AB_CONV_RAW=1 "$ab/ab_conv" "$PWD/$lib_a" "$PWD/$lib_b" "$d" "$p" "$threads" "$per" \
+          "$backend" | sed "s/^/$i /" >> "$raw"
+      else # B loaded first, its times put back in B's column
+        AB_CONV_RAW=1 "$ab/ab_conv" "$PWD/$lib_b" "$PWD/$lib_a" "$d" "$p" "$threads_ba" \
+          "$per" "$backend" |
+          awk -v i="$i" '$1 == "round" {print i, "round", $3, $2; next} {print i, $0}' >> "$raw"
+      fi
     done
     # medians and quartiles over every round of every process (sort -g, then pick)
     q() { sort -g | awk -v f="$1" '{v[NR] = $1} END {print v[int(NR * f) + 1]}'; }
