@@ -389,8 +389,8 @@ static int bwd_piece_calls(const struct ck_dconv_geom *g, const struct ck_dconv_
 
 /* Backward-data of input blocks cb0..cb0+nob-1 of image-group ng (group gi), rows h0..h1-1:
  * dyi is that image's padded dy copy, dxb the piece's blocked dx, [nob][h1-h0][W][8] with
- * its blocks dxb_ob floats apart; then dxb goes to dx. One call per phase and reduction chunk: the rows h0 <= h < h1 of
- * row phase rho (sh apart in dx, adjacent in dy), the pixels of column phase phi. The
+ * its blocks dxb_ob floats apart; then dxb goes to dx. One call per phase and reduction
+ * chunk: the rows h0 <= h < h1 of row phase rho (sh apart in dx, adjacent in dy), the pixels of column phase phi. The
  * chunks of a row phase run in order, each over its column phases (which share dxb's
  * cache lines); a chunk carries the sums on through dxb, so every sum's order is fixed.
  * Each call also fetches into L2 a share of the dx rows the piece then writes (rather than

@@ -184,7 +184,8 @@ static struct pf_walk pf_start(const struct ck_dconv_geom *g, const struct tilin
  * [t0, t1): the units it copies and, when x is read in place (planar) and both fit under
  * WG_PREFETCH_MAX_BYTES, x's blocks of 8 planes too, counted as x units (*nu of them per
  * group). Fetching x as well ran a 1x1 layer's weights pass 2-4% faster at 1 thread and
- * level at 2 (mb64ic128ih16oc128kh1, scripts/ab-conv.sh both ways round). */
+ * level at 2 (mb64ic128ih16oc128kh1, scripts/ab-conv.sh both ways round); one with half
+ * the MACs per fetched byte (mb64ic64ih16oc64kh1) about 1% slower. */
 static struct pf_walk pf_private(const struct ck_dconv_geom *g, const struct tiling *tl,
                                  const float *x, const float *dy, int n1, long t0, long t1,
                                  int *nu)
