@@ -390,12 +390,12 @@ static int bwd_piece_calls(const struct ck_dconv_geom *g, const struct ck_dconv_
 /* Backward-data of input blocks cb0..cb0+nob-1 of image-group ng (group gi), rows h0..h1-1:
  * dyi is that image's padded dy copy, dxb the piece's blocked dx, [nob][h1-h0][W][8] with
  * its blocks dxb_ob floats apart; then dxb goes to dx. One call per phase and reduction
- * chunk: the rows h0 <= h < h1 of row phase rho (sh apart in dx, adjacent in dy), the pixels of column phase phi. The
- * chunks of a row phase run in order, each over its column phases (which share dxb's
- * cache lines); a chunk carries the sums on through dxb, so every sum's order is fixed.
- * Each call also fetches into L2 a share of the dx rows the piece then writes (rather than
- * a share of the whole image's dx: the stride-2 layer ran about 1% faster, three 80-round
- * runs of scripts/ab-conv.sh each way). */
+ * chunk: the rows h0 <= h < h1 of row phase rho (sh apart in dx, adjacent in dy), the
+ * pixels of column phase phi. The chunks of a row phase run in order, each over its column
+ * phases (which share dxb's cache lines); a chunk carries the sums on through dxb, so every
+ * sum's order is fixed. Each call also fetches into L2 a share of the dx rows the piece
+ * then writes (rather than a share of the whole image's dx: the stride-2 layer ran about
+ * 1% faster, three 80-round runs of scripts/ab-conv.sh each way). */
 static void bwd_piece(const struct ck_dconv_geom *g, const struct ck_dconv_bufs *b, const float *dyi,
                       float *dxb, size_t dxb_ob, float *dx, size_t ng, int gi, int cb0, int nob,
                       int h0, int h1, struct pf_plan *pf)
