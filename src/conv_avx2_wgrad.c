@@ -160,6 +160,19 @@ static void image_tiles(const struct ck_dconv_geom *g, const struct ck_dconv_buf
     }
 }
 
+/* Bytes of an image's units [u0, u1) (with need, only those tiles [t0, t1) need). */
+static size_t units_bytes(const struct ck_dconv_geom *g, const struct tiling *tl,
+                          const float *x, const float *dy, int nu, int u0, int u1, int need,
+                          long t0, long t1)
+{
+    size_t total = 0, ub;
+    int bias;
+    for (int u = u0; u < u1; u++)
+        if (!need || needs_unit(g, tl, nu, t0, t1, u, &bias))
+            (void)unit_src(g, x, dy, 0, u, nu, &ub), total += ub;
+    return total;
+}
+
 /* Set up the prefetch of units [u0, u1) of image n1 (none if n1 is past the batch) during
  * tiles [t0, t1): about twice the even share per kernel call, so it is done in time. */
 static struct pf_walk pf_start(const struct ck_dconv_geom *g, const struct tiling *tl,
@@ -167,11 +180,7 @@ static struct pf_walk pf_start(const struct ck_dconv_geom *g, const struct tilin
                                int u1, int need, long t0, long t1)
 {
     struct pf_walk pw = {.u = n1 < g->N ? u0 : u1, .u1 = u1, .need = need, .quota = 64};
-    size_t total = 0, ub;
-    int bias;
-    for (int u = pw.u; u < u1; u++)
-        if (!need || needs_unit(g, tl, nu, t0, t1, u, &bias))
-            (void)unit_src(g, x, dy, n1, u, nu, &ub), total += ub;
+    const size_t total = units_bytes(g, tl, x, dy, nu, pw.u, u1, need, t0, t1);
     const long ncalls = (long)ck__ceil_div(g->P, tl->rows) * (t1 - t0);
     if (ncalls > 0)
         pw.quota += 2 * total / (size_t)ncalls;
@@ -180,27 +189,29 @@ static struct pf_walk pf_start(const struct ck_dconv_geom *g, const struct tilin
     return pw;
 }
 
-/* The prefetch of image n1 (see pf_start) for a thread with its own copies and tiles
- * [t0, t1): the units it copies and, when x is read in place (planar) and both fit under
- * WG_PREFETCH_MAX_BYTES, x's blocks of 8 planes too, counted as x units (*nu of them per
- * group). Fetching x as well ran a 1x1 layer's weights pass 2-4% faster at 1 thread and
- * level at 2 (mb64ic128ih16oc128kh1, scripts/ab-conv.sh both ways round); one with half
- * the MACs per fetched byte (mb64ic64ih16oc64kh1) about 1% slower. */
-static struct pf_walk pf_private(const struct ck_dconv_geom *g, const struct tiling *tl,
-                                 const float *x, const float *dy, int n1, long t0, long t1,
-                                 int *nu)
+/* The units [*u0, *u1) of an image (per units a group) that tiles [t0, t1) touch. */
+static void units_of(const struct tiling *tl, long t0, long t1, int per, int *u0, int *u1)
 {
     const long per_g = (long)tl->nit * tl->nkg;
-    struct pf_walk pw = {0};
-    for (int with_x = g->planar; with_x >= 0; with_x--) {
-        *nu = with_x ? g->XB : g->planar ? 0 : ck_dconv_x_units(g);
-        const int per = *nu + g->KB;
-        const int u0 = (int)(t0 / per_g) * per, u1 = (int)((t1 - 1) / per_g + 1) * per;
-        pw = pf_start(g, tl, x, dy, *nu, n1, u0, u1, 1, t0, t1);
-        if (pw.u < pw.u1 || n1 >= g->N) /* fetching, or nothing to fetch */
-            break;
-    }
-    return pw;
+    *u0 = (int)(t0 / per_g) * per, *u1 = (int)((t1 - 1) / per_g + 1) * per;
+}
+
+/* Units per group that the prefetch of a thread with its own copies (nu of them per group)
+ * and tiles [t0, t1) walks: its copy units, or, when x is read in place (planar) and its
+ * blocks of 8 planes fit under WG_PREFETCH_MAX_BYTES together with the dy blocks, those
+ * blocks as x units too. The same for every image. Fetching x as well ran a 1x1 layer's
+ * weights pass 2-4% faster at 1 thread and level at 2 (mb64ic128ih16oc128kh1,
+ * scripts/ab-conv.sh both ways round); one with half the MACs per fetched byte
+ * (mb64ic64ih16oc64kh1) about 1% slower. */
+static int pf_units(const struct ck_dconv_geom *g, const struct tiling *tl, const float *x,
+                    const float *dy, int nu, long t0, long t1)
+{
+    if (!g->planar)
+        return nu;
+    int u0, u1;
+    units_of(tl, t0, t1, g->XB + g->KB, &u0, &u1);
+    return units_bytes(g, tl, x, dy, g->XB, u0, u1, 1, t0, t1) <= WG_PREFETCH_MAX_BYTES ? g->XB
+                                                                                           : nu;
 }
 
 /* Copy unit u = gi*per + r of image m into the slot whose x and dy copies are xm and dm. */
@@ -239,9 +250,11 @@ static void chunk_tiles(const struct ck_dconv_geom *g, const struct ck_dconv_buf
                         int c, long t0, long t1, float *xsl, float *dsl)
 {
     const size_t ximg = (size_t)g->XB * g->xblk;
-    const int nu = g->planar ? 0 : ck_dconv_x_units(g), per = nu + g->KB;
-    const long per_g = (long)tl->nit * tl->nkg;
-    const int u0 = (int)(t0 / per_g) * per, u1 = (int)((t1 - 1) / per_g + 1) * per;
+    const int nu = g->planar ? 0 : ck_dconv_x_units(g);
+    const int nup = pf_units(g, tl, x, dy, nu, t0, t1); /* the prefetch's (see pf_units) */
+    int u0, u1, u0p, u1p;
+    units_of(tl, t0, t1, nu + g->KB, &u0, &u1);
+    units_of(tl, t0, t1, nup + g->KB, &u0p, &u1p);
     const int n0 = chunk_first(g, c), n1 = chunk_first(g, c + 1);
     for (int n = n0; n < n1; n++) {
         int bias;
@@ -249,8 +262,7 @@ static void chunk_tiles(const struct ck_dconv_geom *g, const struct ck_dconv_buf
             if (needs_unit(g, tl, nu, t0, t1, u, &bias))
                 copy_unit(g, b, x, dy, n, u, nu, xsl, dsl, bias && db);
         const int next = n + 1 < n1 ? n + 1 : g->N; /* (the next chunk's tiles differ) */
-        int nup = nu;
-        struct pf_walk pw = pf_private(g, tl, x, dy, next, t0, t1, &nup);
+        struct pf_walk pw = pf_start(g, tl, x, dy, nup, next, u0p, u1p, 1, t0, t1);
         const float *xim = g->planar ? x + (size_t)n * g->G * ximg : xsl;
         image_tiles(g, b, tl, dsl, xim, chunk_dw(g, b, c), n == n0, t0, t1, x, dy, nup, next,
                     &pw);
